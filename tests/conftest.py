@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Playwright's sync API runs an event loop in the test thread; Django's ORM calls
+    # from that thread are still synchronous and safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings: object) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def user(db: None):
+    return UserFactory(username="casey")
+
+
+@pytest.fixture
+def client_logged_in(client, user):
+    client.force_login(user)
+    return client
