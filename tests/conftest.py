@@ -27,3 +27,18 @@ def user(db: None):
 def client_logged_in(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None):
+    """A real Celery worker in a thread of the test process, on the configured broker.
+
+    Tests that use it must be transactional (the worker has its own DB connection).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                      shutdown_timeout=10, loglevel="WARNING") as worker:
+        yield worker
