@@ -45,10 +45,12 @@ def start_instance(
 
 
 def complete_waiting_step(
-    step_run_id: int, output: dict[str, Any], *, actor: Actor, outcome_path: str | None = None
+    step_run_id: int, output: dict[str, Any], *, actor: Actor, goto_step: str | None = None
 ) -> bool:
     """Finish a step run that waits for the outside (human task, decision review, event).
 
+    `output` becomes the step's output (e.g. {"outcome": "approve", "reason": ...}).
+    `goto_step` overrides the step's connections (e.g. an approval's expiry path).
     Returns False when it was already finished (a second decision is a no-op for the
     engine). Raises NotAllowedNow when the instance is cancelled or finished.
     """
