@@ -92,11 +92,70 @@ def canonical_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
-def _timestamp(value: datetime) -> str:
+def _timestamp(value: datetime | str) -> str:
+    if isinstance(value, str):  # already canonical (verification formats it in SQL)
+        return value
+    if value.tzinfo is None:  # SQLite hands back naive UTC datetimes
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# The canonical form is the compact, key-sorted JSON object of _HASHED_FIELDS, with
+# `occurred_at` as an ISO 8601 UTC string with microseconds:
+#   json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# Any JSON library can recompute it. The template below produces exactly that text
+# without building and sorting a dict per event (verification hashes millions).
+_esc = json.encoder.encode_basestring  # the ensure_ascii=False string encoder (C)
+_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# The C encoder behind _json, built once: for values that are already plain JSON (read
+# back from the database) it gives the same text without per-call set-up.
+_c_encoder = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+if _c_encoder is not None:
+    _encode_plain = _c_encoder(None, _json, _esc, None, ":", ",", True, False, True)
+
+    def plain_json(value: Any) -> str:
+        return "".join(_encode_plain(value, 0))
+else:  # pragma: no cover - CPython always has the C encoder
+    plain_json = _json
+CANONICAL_TEMPLATE = (
+    '{"action":%s,"actor_id":%s,"actor_kind":%s,"actor_label":%s,"actor_version":%s,'
+    '"business_key":%s,"flow_id":%s,"instance_id":%s,"object_id":%s,"object_type":%s,'
+    '"occurred_at":%s,"payload":%s,"prev_hash":%s,"seq":%s,"stream":%s}'
+)
+
+
+def _value(value: Any) -> str:
+    """One JSON value, as json.dumps with the canonical options would write it."""
+    kind = type(value)
+    if kind is str:
+        return _esc(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return _json(value)
+
+
+def canonical_text(
+    stream: str, seq: int, occurred_at: Any, actor_kind: str, actor_id: str, actor_label: str,
+    actor_version: str, action: str, object_type: str, object_id: str, flow_id: int | None,
+    instance_id: int | None, business_key: str, payload: Any, prev_hash: str,
+) -> str:  # fmt: skip
+    return CANONICAL_TEMPLATE % (
+        _value(action), _value(actor_id), _value(actor_kind), _value(actor_label),
+        _value(actor_version), _value(business_key), _value(flow_id), _value(instance_id),
+        _value(object_id), _value(object_type), _esc(_timestamp(occurred_at)),
+        _json(payload), _value(prev_hash), _value(seq), _value(stream),
+    )  # fmt: skip
+
+
 def compute_hash(values: dict[str, Any]) -> str:
+    text = canonical_text(*(values[name] for name in _HASHED_FIELDS))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reference_hash(values: dict[str, Any]) -> str:
+    """The canonical form spelled out with json.dumps; tests check compute_hash against it."""
     body = {name: values[name] for name in _HASHED_FIELDS}
     body["occurred_at"] = _timestamp(body["occurred_at"])
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

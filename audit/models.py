@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.utils import timezone
 
 
 class ActorKind(models.TextChoices):
@@ -8,6 +11,32 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
     AI = "ai", "AI provider"
     TOKEN = "token", "API token"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows of audit tables are written once. PostgreSQL enforces it with a trigger too
+    (migration 0003); on SQLite this layer is the guard."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("Audit records are append-only; write a correcting event instead.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit records are append-only; they cannot be deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("Audit records are append-only; write a correcting event instead.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit records are append-only; they cannot be deleted.")
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -44,13 +73,17 @@ class AuditEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["stream", "seq"], name="audit_event_stream_seq"),
         ]
+        # The explorer pages by (occurred_at, id) descending; each filter has an index
+        # that ends in that order, so a page is an index range scan at any table size.
         indexes = [
-            models.Index(fields=["flow_id", "-occurred_at"], name="audit_flow_time"),
+            models.Index(fields=["flow_id", "-occurred_at", "-id"], name="audit_flow_time"),
             models.Index(fields=["instance_id", "seq"], name="audit_instance"),
-            models.Index(fields=["business_key"], name="audit_business_key"),
-            models.Index(fields=["action", "-occurred_at"], name="audit_action_time"),
-            models.Index(fields=["actor_kind", "actor_id", "-occurred_at"], name="audit_actor"),
-            models.Index(fields=["-occurred_at"], name="audit_time"),
+            models.Index(fields=["business_key", "-occurred_at", "-id"], name="audit_business_key"),
+            models.Index(fields=["action", "-occurred_at", "-id"], name="audit_action_time"),
+            models.Index(
+                fields=["actor_kind", "actor_id", "-occurred_at", "-id"], name="audit_actor"
+            ),
+            models.Index(fields=["-occurred_at", "-id"], name="audit_time"),
         ]
 
     def __str__(self) -> str:
@@ -65,7 +98,7 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only; they cannot be deleted.")
 
 
-class ChainSeal(models.Model):
+class ChainSeal(AppendOnlyModel):
     """A periodic commitment to the heads of every stream written since the last seal."""
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -80,8 +113,45 @@ class ChainSeal(models.Model):
         return f"seal {self.pk} up to event {self.last_event_id}"
 
 
+# Written once as a proposal, then finalised once with the final call; nothing else.
+FINAL_FIELDS = (
+    "final_outcome",
+    "decided_by_kind",
+    "decided_by",
+    "reviewer_reason",
+    "overrode_ai",
+    "finalised_at",
+)
+
+
+class DecisionRecordQuerySet(models.QuerySet["DecisionRecord"]):
+    def update(self, **kwargs: object) -> int:
+        """Only finalisation: final fields, finalised_at set, on records not yet final."""
+        _check_finalisation(kwargs)
+        return super().filter(finalised_at__isnull=True).update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Decision records cannot be deleted.")
+
+
+def _check_finalisation(values: dict[str, object]) -> None:
+    extra = set(values) - set(FINAL_FIELDS)
+    if extra:
+        raise PermissionError(
+            f"A decision record only changes once, to record its final call; "
+            f"{', '.join(sorted(extra))} cannot change. Write a correcting event instead."
+        )
+    if values.get("finalised_at") is None:
+        raise PermissionError("Finalising a decision record must set finalised_at.")
+
+
 class DecisionRecord(models.Model):
-    """Everything needed to reconstruct one decision (engine invariant 8)."""
+    """Everything needed to reconstruct one decision (engine invariant 8).
+
+    Created once (the proposal, or the whole record for an automatic decision) and
+    finalised at most once with `finalise()`; PostgreSQL refuses anything else
+    (migration 0003), and so does this model on SQLite.
+    """
 
     instance_id = models.BigIntegerField()
     step_run_id = models.BigIntegerField()
@@ -115,5 +185,76 @@ class DecisionRecord(models.Model):
             models.Index(fields=["business_key"], name="decision_business_key"),
         ]
 
+    objects = DecisionRecordQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"decision {self.pk} on {self.step_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        fields = kwargs.get("update_fields")
+        if not fields:
+            raise PermissionError("Finalise a decision record with record.finalise(...).")
+        values = {name: getattr(self, name) for name in fields}
+        _check_finalisation(values)
+        if not type(self).objects.filter(pk=self.pk).update(**values):
+            raise PermissionError("This decision record is already final; record a correction.")
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Decision records cannot be deleted.")
+
+    def finalise(
+        self,
+        *,
+        final_outcome: str,
+        decided_by_kind: str,
+        decided_by: str,
+        reviewer_reason: str = "",
+        overrode_ai: bool | None = None,
+        finalised_at: Any = None,
+    ) -> None:
+        """Record the final call, once. Raises PermissionError when already final."""
+        if overrode_ai is None and self.proposed_outcome:
+            overrode_ai = final_outcome != self.proposed_outcome
+        self.final_outcome = final_outcome
+        self.decided_by_kind = decided_by_kind
+        self.decided_by = decided_by[:150]
+        self.reviewer_reason = reviewer_reason
+        self.overrode_ai = overrode_ai
+        self.finalised_at = finalised_at or timezone.now()
+        self.save(update_fields=list(FINAL_FIELDS))
+
+    @property
+    def is_final(self) -> bool:
+        return self.finalised_at is not None
+
+
+class VerificationRun(AppendOnlyModel):
+    """The result of one walk over every chain (command, beat job or audit page)."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Scheduled check"
+        COMMAND = "command", "Command line"
+        PAGE = "page", "Audit page"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    ok = models.BooleanField()
+    checked = models.PositiveBigIntegerField()
+    streams = models.PositiveBigIntegerField()
+    summary = models.TextField()
+    problems = models.JSONField(default=list, blank=True)
+    requested_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk}: {'ok' if self.ok else 'broken'}"
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "audit",
     "orchestration",
+    "orchestration.decisions",
     "approvals",
     "console",
 ]
@@ -203,8 +204,18 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Podium --------------------------------------------------------------------------
 PODIUM_INLINE_STEPS = env_int("PODIUM_INLINE_STEPS", 50, minimum=0)
+# How long past its timeout a claimed step may run before the sweep takes it back.
+PODIUM_LEASE_MARGIN_SECONDS = env_int("PODIUM_LEASE_MARGIN_SECONDS", 30, minimum=0)
 PODIUM_HTTP_ALLOWLIST = env_list("PODIUM_HTTP_ALLOWLIST", [])
 PODIUM_WEBHOOK_MAX_BYTES = env_int("PODIUM_WEBHOOK_MAX_BYTES", 256 * 1024, minimum=1024)
+# Approvals: the deadline of a human task whose step declares no SLA (3 days), and how
+# often the escalation sweep runs.
+PODIUM_TASK_DEFAULT_SLA_MINUTES = env_int("PODIUM_TASK_DEFAULT_SLA_MINUTES", 3 * 24 * 60, minimum=1)
+PODIUM_ESCALATION_SWEEP_SECONDS = env_int("PODIUM_ESCALATION_SWEEP_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["podium-escalations"] = {
+    "task": "approvals.sweep_escalations",
+    "schedule": PODIUM_ESCALATION_SWEEP_SECONDS,
+}
 
 # --- Production hardening --------------------------------------------------------------
 if not DEBUG:

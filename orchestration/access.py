@@ -1,18 +1,30 @@
 """Permission-checked look-ups of flows and their instances (django-guardian).
 
 Every view fetches flows and instances through these functions. A user who may not
-see an object gets a 404, never a 403, so ids cannot be probed.
+see an object gets a 404, never a 403, so ids cannot be probed. A user who may see a
+flow but not act on it gets `PermissionDenied`, which Django turns into a 403 page
+that shows its message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
-from guardian.shortcuts import assign_perm, get_objects_for_user
+from guardian.shortcuts import (
+    assign_perm,
+    get_groups_with_perms,
+    get_objects_for_user,
+    get_users_with_perms,
+    remove_perm,
+)
 
-from orchestration.models import Flow, FlowInstance, StepRun
+from audit.chain import Actor, Entry, append
+from orchestration.models import ApiToken, Flow, FlowInstance, FlowVersion, StepRun
 
 VIEW = "orchestration.view_flow"
 EDIT = "orchestration.change_flow"
@@ -25,22 +37,56 @@ PERMISSION_LABELS = {
     PUBLISH: "Publish versions",
     OPERATE: "Start, cancel, retry and skip",
 }
+# Who may decide who can do what on a flow (and so grant themselves anything):
+# the holders of its highest permission.
+MANAGE = PUBLISH
+
+
+class PermissionDenied(DjangoPermissionDenied):
+    """The user may see the flow but not do this; Django renders a 403 with the message."""
+
+    def __init__(self, perm: str):
+        super().__init__(f"You need the permission to {PERMISSION_LABELS[perm].lower()}.")
+        self.perm = perm
 
 
 def flows_for(user: Any, perm: str = VIEW) -> QuerySet[Flow]:
     return get_objects_for_user(user, perm, klass=Flow, accept_global_perms=True)
 
 
+def can(user: Any, perm: str, flow: Flow) -> bool:
+    return bool(user.has_perm(perm, flow) or user.has_perm(perm))
+
+
+def permissions_on(user: Any, flow: Flow) -> dict[str, bool]:
+    """{"view": True, "edit": False, ...} for templates."""
+    return {
+        perm.split(".")[1].split("_")[0]: can(user, perm, flow) for perm in ALL_FLOW_PERMISSIONS
+    }
+
+
 def get_flow(user: Any, slug: str, perm: str = VIEW) -> Flow:
     try:
-        flow = Flow.objects.get(slug=slug)
+        flow = Flow.objects.select_related("owner_team", "owner_user").get(slug=slug)
     except Flow.DoesNotExist:
         raise Http404("No such flow") from None
-    if not user.has_perm(perm, flow) and not user.has_perm(perm):
-        if perm != VIEW and (user.has_perm(VIEW, flow) or user.has_perm(VIEW)):
+    return check_flow(user, flow, perm)
+
+
+def check_flow(user: Any, flow: Flow, perm: str = VIEW) -> Flow:
+    if not can(user, perm, flow):
+        if perm != VIEW and can(user, VIEW, flow):
             raise PermissionDenied(perm)
         raise Http404("No such flow")
     return flow
+
+
+def get_version(user: Any, slug: str, number: int, perm: str = VIEW) -> FlowVersion:
+    flow = get_flow(user, slug, perm)
+    try:
+        return flow.versions.select_related("published_by", "created_by").get(number=number)
+    except FlowVersion.DoesNotExist:
+        raise Http404("No such version") from None
 
 
 def instances_for(user: Any, perm: str = VIEW) -> QuerySet[FlowInstance]:
@@ -49,10 +95,12 @@ def instances_for(user: Any, perm: str = VIEW) -> QuerySet[FlowInstance]:
 
 def get_instance(user: Any, instance_id: int, perm: str = VIEW) -> FlowInstance:
     try:
-        instance = FlowInstance.objects.select_related("flow", "version").get(pk=instance_id)
+        instance = FlowInstance.objects.select_related("flow", "version", "started_by").get(
+            pk=instance_id
+        )
     except FlowInstance.DoesNotExist:
         raise Http404("No such case") from None
-    get_flow(user, instance.flow.slug, perm)
+    check_flow(user, instance.flow, perm)
     return instance
 
 
@@ -61,8 +109,16 @@ def get_step_run(user: Any, step_run_id: int, perm: str = VIEW) -> StepRun:
         run = StepRun.objects.select_related("instance__flow").get(pk=step_run_id)
     except StepRun.DoesNotExist:
         raise Http404("No such step") from None
-    get_flow(user, run.instance.flow.slug, perm)
+    check_flow(user, run.instance.flow, perm)
     return run
+
+
+def get_token(user: Any, slug: str, token_id: int, perm: str = OPERATE) -> ApiToken:
+    flow = get_flow(user, slug, perm)
+    try:
+        return flow.tokens.get(pk=token_id)
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token") from None
 
 
 def grant_owner_permissions(flow: Flow) -> None:
@@ -73,9 +129,79 @@ def grant_owner_permissions(flow: Flow) -> None:
                 assign_perm(perm, holder, flow)
 
 
-class PermissionDenied(Exception):
-    """The user may see the flow but not do this; views turn it into a 403 with a message."""
+# --- Who can do what ------------------------------------------------------------------
 
-    def __init__(self, perm: str):
-        super().__init__(f"You need the permission to {PERMISSION_LABELS[perm].lower()}.")
-        self.perm = perm
+
+@dataclass
+class Holder:
+    kind: str  # "team" or "user"
+    id: int
+    name: str
+    perms: set[str] = field(default_factory=set)
+
+    @property
+    def codenames(self) -> list[str]:
+        return [p for p in ALL_FLOW_PERMISSIONS if p in self.perms]
+
+
+def holders(flow: Flow) -> list[Holder]:
+    """Teams and people holding permissions on the flow, teams first."""
+    result = []
+    groups = get_groups_with_perms(flow, attach_perms=True)
+    for group, perms in sorted(groups.items(), key=lambda item: item[0].name.lower()):
+        result.append(Holder("team", group.pk, group.name, {f"orchestration.{p}" for p in perms}))
+    users = get_users_with_perms(flow, attach_perms=True, with_group_users=False)
+    for person, perms in sorted(users.items(), key=lambda item: item[0].username):
+        name = person.get_full_name() or person.username
+        result.append(Holder("user", person.pk, name, {f"orchestration.{p}" for p in perms}))
+    return result
+
+
+def _holder_label(holder: Group | User) -> str:
+    return f"team {holder.name}" if isinstance(holder, Group) else f"user {holder.username}"
+
+
+def _access_event(action: str, flow: Flow, by: Any, holder: Group | User, perm: str) -> None:
+    entry = Entry(
+        action,
+        Actor.user(by),
+        object_type="flow",
+        object_id=str(flow.pk),
+        flow_id=flow.pk,
+        payload={
+            "holder": _holder_label(holder),
+            "holder_kind": "team" if isinstance(holder, Group) else "user",
+            "holder_id": holder.pk,
+            "permission": perm,
+        },
+    )
+    append(f"flow:{flow.pk}", [entry])
+
+
+def grant(flow: Flow, holder: Group | User, perm: str, *, by: Any) -> bool:
+    """Give a team or person a permission on the flow; False when they already had it."""
+    if perm not in ALL_FLOW_PERMISSIONS:
+        raise ValueError(f"Unknown permission {perm!r}")
+    if perm.split(".")[1] in _direct_perms(flow, holder):
+        return False
+    assign_perm(perm, holder, flow)
+    _access_event("flow.access_granted", flow, by, holder, perm)
+    return True
+
+
+def revoke(flow: Flow, holder: Group | User, perm: str, *, by: Any) -> bool:
+    """Take a permission away; False when the holder did not have it directly."""
+    if perm not in ALL_FLOW_PERMISSIONS:
+        raise ValueError(f"Unknown permission {perm!r}")
+    if perm.split(".")[1] not in _direct_perms(flow, holder):
+        return False
+    remove_perm(perm, holder, flow)
+    _access_event("flow.access_revoked", flow, by, holder, perm)
+    return True
+
+
+def _direct_perms(flow: Flow, holder: Group | User) -> set[str]:
+    if isinstance(holder, Group):
+        return set(get_groups_with_perms(flow, attach_perms=True).get(holder, []))
+    users = get_users_with_perms(flow, attach_perms=True, with_group_users=False)
+    return set(users.get(holder, []))

@@ -114,6 +114,8 @@ class FlowInstance(models.Model):
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default="manual")
     input = models.JSONField(default=dict)
     data = models.JSONField(default=dict)
+    # The last output of each step, by step id: what expressions read as `steps.<id>`.
+    outputs = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -186,13 +188,16 @@ class StepRun(models.Model):
     error_kind = models.CharField(max_length=20, blank=True)
     traceback = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
-    idempotency_key = models.CharField(max_length=64, default=new_idempotency_key, unique=True)
+    # Shared by every attempt of one visit to a step, so the outside sees retries as
+    # the same request.
+    idempotency_key = models.CharField(max_length=64, default=new_idempotency_key)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # The deadline of the current state: lease end while running, retry time,
     # timer or wait deadline. The sweep acts on every active run past it.
     due_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     actor = models.CharField(max_length=150, blank=True)
 
     class Meta:

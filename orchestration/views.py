@@ -1,11 +1,429 @@
+"""Flow screens: the list, one flow's page (versions, start, access, tokens)."""
+
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from audit.chain import Actor
+from orchestration import access, tokens
+from orchestration.engine import api as engine
+from orchestration.forms import (
+    GrantForm,
+    ImportYamlForm,
+    NewFlowForm,
+    NoteForm,
+    StartForm,
+    TokenForm,
+    input_schema_of,
+)
+from orchestration.models import Flow, FlowInstance, FlowVersion, InstanceStatus, VersionStatus
+
+
+def render(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    fragment: str | None = None,
+    status: int = 200,
+) -> TemplateResponse:
+    """The page, or only its fragment when htmx asked for it."""
+    name = f"{template}#{fragment}" if fragment and request.htmx else template
+    return TemplateResponse(request, name, context, status=status)
+
+
+def go(request: HttpRequest, url: str) -> HttpResponse:
+    """Redirect; htmx follows with a full page load."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def problems_of(exc: Exception) -> list[str] | None:
+    """The list of problems an action's error carries (import, publish), or None."""
+    problems = getattr(exc, "problems", None)
+    if problems is None:
+        return None
+    return [_problem_text(p) for p in problems]
+
+
+def _problem_text(problem: Any) -> str:
+    if isinstance(problem, str):
+        return problem
+    message = getattr(problem, "message", None) or str(problem)
+    step = getattr(problem, "step_id", None) or getattr(problem, "step", None)
+    return f"{step}: {message}" if step else message
+
+
+def url_or_path(name: str, path: str, **kwargs: Any) -> str:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return path
+
+
+# --- Flows list ------------------------------------------------------------------------
 
 
 def flow_list(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "orchestration/flow_list.html", {"flows": []})
+    flows = list(access.flows_for(request.user).select_related("owner_team", "owner_user"))
+    ids = [flow.pk for flow in flows]
+    counts: dict[tuple[int, str], int] = {}
+    active = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+    rows = (
+        FlowInstance.objects.filter(flow_id__in=ids, status__in=active)
+        .values_list("flow_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for flow_id, status, n in rows:
+        counts[(flow_id, status)] = n
+    published: dict[int, FlowVersion] = {}
+    versions = FlowVersion.objects.filter(flow_id__in=ids, status=VersionStatus.PUBLISHED)
+    for version in versions.select_related("published_by").order_by("flow_id", "-number"):
+        published.setdefault(version.flow_id, version)
+    for flow in flows:
+        flow.published = published.get(flow.pk)
+        flow.running = counts.get((flow.pk, InstanceStatus.RUNNING), 0)
+        flow.failed = counts.get((flow.pk, InstanceStatus.FAILED), 0)
+    return TemplateResponse(request, "orchestration/flow_list.html", {"flows": flows})
+
+
+def flow_create(request: HttpRequest) -> HttpResponse:
+    form = NewFlowForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        from orchestration import actions
+
+        data = form.cleaned_data
+        flow = actions.create_flow(
+            name=data["name"],
+            owner_team=data["owner_team"],
+            exception_owner_team=data["exception_owner_team"],
+            description=data["description"],
+            user=request.user,
+        )
+        messages.success(request, f"Flow “{flow.name}” created. Draw its steps in the editor.")
+        return go(request, reverse("orchestration:flow_detail", args=[flow.slug]))
+    status = 422 if form.errors else 200
+    return render(request, "orchestration/flow_new.html", {"form": form}, status=status)
+
+
+def flow_import(request: HttpRequest) -> HttpResponse:
+    """Import YAML as a new flow; every problem is listed and nothing is stored."""
+    form = ImportYamlForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        from orchestration import actions
+
+        try:
+            version = actions.import_yaml(form.cleaned_data["text"], user=request.user)
+        except Exception as exc:
+            problems = problems_of(exc) or []
+            if not problems:
+                raise
+        else:
+            messages.success(request, f"Imported “{version.flow.name}” as draft v{version.number}.")
+            return go(request, reverse("orchestration:flow_detail", args=[version.flow.slug]))
+    status = 422 if form.errors or problems else 200
+    context = {"form": form, "problems": problems}
+    return render(request, "orchestration/flow_import.html", context, status=status)
+
+
+# --- One flow --------------------------------------------------------------------------
+
+
+def _flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
+    versions = list(flow.versions.select_related("published_by", "created_by"))
+    current = next((v for v in versions if v.status == VersionStatus.PUBLISHED), None)
+    perms = access.permissions_on(request.user, flow)
+    context: dict[str, Any] = {
+        "flow": flow,
+        "versions": versions,
+        "current": current,
+        "draft": next((v for v in versions if v.status == VersionStatus.DRAFT), None),
+        "perms": perms,
+        "recent": flow.instances.select_related("version", "started_by").order_by("-id")[:10],
+        "editor_url": url_or_path(
+            "orchestration:editor", f"/flows/{flow.slug}/editor/", slug=flow.slug
+        ),
+        "handoff_url": url_or_path(
+            "orchestration:handoff", f"/flows/{flow.slug}/handoff/", slug=flow.slug
+        ),
+    }
+    if perms["operate"] and current is not None:
+        context["start_form"] = _start_form(current)
+    if perms["publish"]:
+        context.update(_access_context(flow))
+    if perms["operate"]:
+        context.update(_tokens_context(flow))
+    return context
+
+
+def flow_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = access.get_flow(request.user, slug)
+    return TemplateResponse(request, "orchestration/flow_detail.html", _flow_context(request, flow))
+
+
+def version_yaml(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = access.get_version(request.user, slug, number)
+    from orchestration import actions
+
+    text = actions.export_yaml(version)
+    if request.GET.get("download"):
+        response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
+        filename = f"{version.flow.slug}-v{version.number}.yaml"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    context = {"flow": version.flow, "version": version, "yaml": text}
+    return TemplateResponse(request, "orchestration/version_yaml.html", context)
+
+
+def _version_action(request: HttpRequest, slug: str, number: int, perm: str) -> FlowVersion:
+    return access.get_version(request.user, slug, number, perm)
+
+
+def _refused(request: HttpRequest, flow: Flow, message: str, status: int = 409) -> HttpResponse:
+    context = _flow_context(request, flow)
+    context["version_error"] = message
+    return render(
+        request, "orchestration/flow_detail.html", context, fragment="versions", status=status
+    )
+
+
+@require_POST
+def version_retire(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_action(request, slug, number, access.PUBLISH)
+    if version.status != VersionStatus.PUBLISHED:
+        return _refused(
+            request,
+            version.flow,
+            f"v{number} is {version.get_status_display().lower()}; "
+            "only a published version can be retired.",
+        )
+    from orchestration import actions
+
+    actions.retire_version(version, user=request.user)
+    messages.success(
+        request, f"v{number} is retired: no new cases start on it; running ones finish."
+    )
+    return go(request, reverse("orchestration:flow_detail", args=[slug]))
+
+
+@require_POST
+def version_publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_action(request, slug, number, access.PUBLISH)
+    if version.status != VersionStatus.DRAFT:
+        return _refused(
+            request, version.flow, f"v{number} is already {version.get_status_display().lower()}."
+        )
+    form = NoteForm({"note": request.POST.get("note") or (request.htmx.prompt or "")})
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    from orchestration import actions
+
+    try:
+        actions.publish_version(version, user=request.user, note=note)
+    except Exception as exc:
+        problems = problems_of(exc)
+        if problems is None:
+            raise
+        return _refused(
+            request, version.flow, "It cannot be published yet: " + "; ".join(problems), 422
+        )
+    messages.success(request, f"v{number} is published. New cases start on it.")
+    return go(request, reverse("orchestration:flow_detail", args=[slug]))
+
+
+@require_POST
+def version_new_draft(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_action(request, slug, number, access.EDIT)
+    if version.flow.versions.filter(status=VersionStatus.DRAFT).exists():
+        return _refused(
+            request, version.flow, "There is already a draft; edit or publish it first."
+        )
+    from orchestration import actions
+
+    draft = actions.new_draft_from(version, user=request.user)
+    messages.success(request, f"Draft v{draft.number} created from v{number}.")
+    return go(request, reverse("orchestration:flow_detail", args=[slug]))
+
+
+@require_POST
+def flow_import_draft(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = access.get_flow(request.user, slug, access.EDIT)
+    form = ImportYamlForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _refused(request, flow, " ".join(form.non_field_errors()), 422)
+    from orchestration import actions
+
+    try:
+        version = actions.import_yaml(form.cleaned_data["text"], user=request.user, flow=flow)
+    except Exception as exc:
+        problems = problems_of(exc)
+        if problems is None:
+            raise
+        context = _flow_context(request, flow)
+        context["import_problems"] = problems
+        return render(
+            request, "orchestration/flow_detail.html", context, fragment="versions", status=422
+        )
+    messages.success(request, f"Imported as draft v{version.number}.")
+    return go(request, reverse("orchestration:flow_detail", args=[slug]))
+
+
+# --- Starting a case -------------------------------------------------------------------
+
+
+def _start_form(version: FlowVersion, data: Any = None) -> StartForm:
+    form = StartForm(input_schema_of(version), data)
+    form.submission = (data or {}).get("_submission") or uuid.uuid4().hex
+    return form
+
+
+def flow_start(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = access.get_flow(request.user, slug, access.OPERATE)
+    version = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+    form = _start_form(version, request.POST or None) if version else None
+    context = {"flow": flow, "current": version, "start_form": form}
+    if request.method != "POST" or form is None:
+        status = 409 if request.method == "POST" else 200
+        return render(
+            request, "orchestration/flow_start.html", context, fragment="start", status=status
+        )
+    if not form.is_valid():
+        return render(
+            request, "orchestration/flow_start.html", context, fragment="start", status=422
+        )
+    try:
+        instance = engine.start_instance(
+            version,
+            form.input_data(),
+            trigger="manual",
+            actor=Actor.user(request.user),
+            started_by=request.user,
+            business_key=form.business_key,
+            idempotency_key=f"form:{form.submission}"[:200],
+        )
+    except engine.InputInvalid as exc:
+        form.add_engine_problems(exc.problems)
+        return render(
+            request, "orchestration/flow_start.html", context, fragment="start", status=422
+        )
+    except engine.NotAllowedNow as exc:
+        context["start_error"] = str(exc)
+        return render(
+            request, "orchestration/flow_start.html", context, fragment="start", status=409
+        )
+    return go(request, reverse("orchestration:instance_detail", args=[instance.pk]))
+
+
+# --- Who can do what -------------------------------------------------------------------
+
+
+def _access_context(flow: Flow, form: GrantForm | None = None) -> dict[str, Any]:
+    return {
+        "holders": access.holders(flow),
+        "grant_form": form or GrantForm(),
+        "permission_labels": access.PERMISSION_LABELS,
+    }
+
+
+def _access_fragment(
+    request: HttpRequest, flow: Flow, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = {"flow": flow, "perms": access.permissions_on(request.user, flow)}
+    context.update(_access_context(flow, extra.pop("form", None)))
+    context.update(extra)
+    return render(
+        request, "orchestration/flow_detail.html", context, fragment="access", status=status
+    )
+
+
+@require_POST
+def access_grant(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = access.get_flow(request.user, slug, access.MANAGE)
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        return _access_fragment(request, flow, 422, form=form)
+    holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
+    if not access.grant(flow, holder, perm, by=request.user):
+        return _access_fragment(
+            request, flow, 409, access_message="They already have that permission."
+        )
+    if not request.htmx:
+        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
+    return _access_fragment(request, flow, access_message="Permission granted.")
+
+
+@require_POST
+def access_revoke(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = access.get_flow(request.user, slug, access.MANAGE)
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        return _access_fragment(request, flow, 422, form=form)
+    holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
+    if not access.revoke(flow, holder, perm, by=request.user):
+        return _access_fragment(
+            request, flow, 409, access_message="That permission was already taken away."
+        )
+    if not request.htmx:
+        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
+    return _access_fragment(request, flow, access_message="Permission taken away.")
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+def _tokens_context(flow: Flow, form: TokenForm | None = None) -> dict[str, Any]:
+    return {
+        "tokens": flow.tokens.select_related("created_by").order_by("revoked_at", "-created_at"),
+        "token_form": form or TokenForm(),
+        "webhook_url": reverse("orchestration:api_start", args=[flow.slug]),
+    }
+
+
+def _tokens_fragment(
+    request: HttpRequest, flow: Flow, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = {"flow": flow, "perms": access.permissions_on(request.user, flow)}
+    context.update(_tokens_context(flow, extra.pop("form", None)))
+    context.update(extra)
+    return render(
+        request, "orchestration/flow_detail.html", context, fragment="tokens", status=status
+    )
+
+
+@require_POST
+def token_create(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = access.get_flow(request.user, slug, access.OPERATE)
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _tokens_fragment(request, flow, 422, form=form)
+    token, secret = tokens.create_token(flow, form.cleaned_data["name"], by=request.user)
+    # The secret is in this one response only; it is stored as a hash.
+    return _tokens_fragment(request, flow, new_token=token, new_secret=secret)
+
+
+@require_POST
+def token_revoke(request: HttpRequest, slug: str, token_id: int) -> HttpResponse:
+    token = access.get_token(request.user, slug, token_id, access.OPERATE)
+    if not tokens.revoke_token(token, by=request.user):
+        return _tokens_fragment(
+            request, token.flow, 409, token_message="That token was already revoked."
+        )
+    if not request.htmx:
+        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#tokens")
+    return _tokens_fragment(request, token.flow, token_message=f"Token “{token.name}” revoked.")
 
 
 def dashboards(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,146 @@
+"""The webhook API: start a case of one flow, read a case's status. Bearer tokens only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from orchestration import tokens
+from orchestration.engine import api as engine
+from orchestration.models import Flow, FlowInstance, VersionStatus
+from orchestration.templatetags.flow_screens import mask
+
+WRONG_TOKEN = (
+    "Missing or wrong API token. Send `Authorization: Bearer <token>` with a token "
+    "created on this flow's page."
+)
+
+
+def error(message: str, status: int, problems: list[str] | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": message, "problems": problems or []}
+    response = JsonResponse(body, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="podium"'
+    return response
+
+
+def _read_json(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
+    limit = settings.PODIUM_WEBHOOK_MAX_BYTES
+    too_big = error(f"The body is larger than the limit of {limit} bytes.", 413)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None, too_big
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        return None, too_big
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, error("The body is not UTF-8 text.", 400)
+    except json.JSONDecodeError as exc:
+        problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        return None, error(f"The body is not valid JSON: {problem}.", 400, [problem])
+    if not isinstance(body, dict):
+        return None, error("The body must be a JSON object with the flow's input fields.", 400)
+    return body, None
+
+
+def instance_json(instance: FlowInstance) -> dict[str, Any]:
+    masked = instance.flow.masked_fields or []
+    steps = [
+        {
+            "step": run.step_id,
+            "attempt": run.attempt,
+            "status": run.status,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "error": run.error,
+        }
+        for run in instance.step_runs.order_by("id")
+    ]
+    return {
+        "id": instance.pk,
+        "flow": instance.flow.slug,
+        "version": instance.version.number,
+        "status": instance.status,
+        "business_key": instance.business_key,
+        "trigger": instance.trigger,
+        "created_at": instance.created_at,
+        "finished_at": instance.finished_at,
+        "error": instance.error,
+        "data": mask(instance.data, masked),
+        "steps": steps,
+        "status_url": reverse("orchestration:api_instance", args=[instance.pk]),
+    }
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def start(request: HttpRequest, slug: str) -> JsonResponse:
+    flow = Flow.objects.filter(slug=slug).first()
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    token = tokens.token_for_request(flow.pk, authorization) if flow else None
+    if token is None:
+        return error(WRONG_TOKEN, 401)
+    body, problem = _read_json(request)
+    if problem is not None:
+        return problem
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and len(key) > 200:
+        return error("The Idempotency-Key header is longer than 200 characters.", 400)
+    tokens.mark_used(token)
+    if key is not None:
+        earlier = FlowInstance.objects.filter(flow=flow, idempotency_key=key).first()
+        if earlier is not None:
+            return JsonResponse(instance_json(earlier), status=200)
+    version = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+    if version is None:
+        return error(
+            "This flow has no published version, so it cannot start cases. "
+            "Publish a version (or un-retire one) first.",
+            409,
+        )
+    try:
+        instance = engine.start_instance(
+            version,
+            body,
+            trigger="webhook",
+            actor=tokens.actor_for(token),
+            business_key=request.headers.get("X-Business-Key", "")[:200],
+            idempotency_key=key,
+        )
+    except engine.InputInvalid as exc:
+        return error("The input does not match the flow's input schema.", 400, exc.problems)
+    except engine.NotAllowedNow as exc:
+        return error(str(exc), 409)
+    replayed = getattr(instance, "replayed", False)  # a concurrent replay won the race
+    return JsonResponse(instance_json(instance), status=200 if replayed else 201)
+
+
+@csrf_exempt
+@login_not_required
+@require_GET
+def instance_status(request: HttpRequest, instance_id: int) -> JsonResponse:
+    token = tokens.token_for_request(None, request.META.get("HTTP_AUTHORIZATION", ""))
+    if token is None:
+        return error(WRONG_TOKEN, 401)
+    instance = (
+        FlowInstance.objects.select_related("flow", "version")
+        .filter(pk=instance_id, flow_id=token.flow_id)
+        .first()
+    )
+    if instance is None:
+        return error("No such case for this token's flow.", 404)
+    tokens.mark_used(token)
+    return JsonResponse(instance_json(instance))

@@ -1,0 +1,1 @@
+"""Ways steps reach the outside world, with the guards every call needs."""

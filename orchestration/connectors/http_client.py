@@ -1,0 +1,83 @@
+"""One HTTP request for an HTTP step: guarded, size-limited, idempotent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from orchestration.connectors import circuit
+from orchestration.connectors.addresses import check_url
+from orchestration.steps.base import PermanentError, RetryableError, StepTimeout
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BYTES = 1024 * 1024
+RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    idempotency_key: str
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
+    success_statuses: tuple[int, ...] = ()
+
+
+def send(request: HttpRequest) -> dict[str, Any]:
+    target = check_url(request.url)
+    circuit.check(target)
+    headers = {**request.headers, "Idempotency-Key": request.idempotency_key}
+    try:
+        status, body = _exchange(request, headers)
+    except httpx.TimeoutException as exc:
+        circuit.record_failure(target)
+        raise StepTimeout(f"{request.url} did not answer within {request.timeout:g} s.") from exc
+    except httpx.HTTPError as exc:
+        circuit.record_failure(target)
+        raise RetryableError(f"Could not reach {request.url}: {exc}.") from exc
+    return _judge(request, target, status, body)
+
+
+def _exchange(request: HttpRequest, headers: dict[str, str]) -> tuple[int, bytes]:
+    kwargs: dict[str, Any] = {"headers": headers}
+    if request.body is not None and request.method not in ("GET", "DELETE"):
+        kwargs["json"] = request.body
+    with (
+        httpx.Client(timeout=request.timeout, follow_redirects=False) as client,
+        client.stream(request.method, request.url, **kwargs) as response,
+    ):
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > request.max_bytes:
+                raise PermanentError(
+                    f"The answer from {request.url} is larger than {request.max_bytes} bytes."
+                )
+            chunks.append(chunk)
+        return response.status_code, b"".join(chunks)
+
+
+def _judge(request: HttpRequest, target: str, status: int, raw: bytes) -> dict[str, Any]:
+    body = _decode(raw)
+    ok = status in request.success_statuses if request.success_statuses else 200 <= status < 300
+    if ok:
+        circuit.record_success(target)
+        return {"status": status, "body": body}
+    if status in RETRYABLE_STATUSES:
+        circuit.record_failure(target)
+        raise RetryableError(f"{request.url} answered {status}; Podium will try again.")
+    raise PermanentError(f"{request.url} answered {status}: {str(body)[:300]}")
+
+
+def _decode(raw: bytes) -> Any:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text

@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from orchestration.decisions.models import LlmEndpoint, ModelVersion
+
+
+@admin.register(LlmEndpoint)
+class LlmEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "base_url", "model", "api_key_env", "timeout_seconds")
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("flow_id", "step_id", "number", "algorithm", "trained_on", "created_at")
+    exclude = ("blob",)
+    readonly_fields = ("metrics", "classes", "fields")

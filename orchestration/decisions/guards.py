@@ -1,0 +1,35 @@
+"""Conditions of decision tables and policy guards, evaluated as CEL on plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def evaluate_condition(text: str, context: dict[str, Any]) -> bool:
+    """True when the CEL condition holds; ValueError with a readable message otherwise."""
+    from orchestration.expressions import ExpressionError, evaluate
+
+    try:
+        return bool(evaluate(text, context))
+    except ExpressionError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def check_guards(guards: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each guard as a policy check: {"check", "label", "result": "pass" | "hold" | "error"}.
+
+    A guard that holds sends the case to a person; so does one that cannot be evaluated.
+    """
+    checks = []
+    for guard in guards:
+        text = str(guard.get("when") if isinstance(guard, dict) else guard)
+        label = (guard.get("label") if isinstance(guard, dict) else "") or text
+        try:
+            result = "hold" if evaluate_condition(text, context) else "pass"
+            detail = ""
+        except ValueError as exc:
+            result, detail = "error", str(exc)
+        checks.append(
+            {"check": "guard", "rule": text, "label": label, "result": result, "detail": detail}
+        )
+    return checks

@@ -1,0 +1,1 @@
+"""The browser flow editor: canvas shape, step property forms, publish diff, YAML tab."""

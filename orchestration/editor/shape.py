@@ -1,0 +1,201 @@
+"""The flow's shape on the canvas: definition → cytoscape elements, and the canvas's
+graph (steps, positions, connections) merged back into a definition.
+
+The canvas only changes the shape; every other property of a step stays as it is in
+the draft and is edited in the properties panel.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from orchestration.editor import palette
+
+STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
+LAYOUT_KEY = "layout"
+
+
+class ShapeError(ValueError):
+    """The canvas asked for something that makes no sense; `step` says where."""
+
+    def __init__(self, message: str, step: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.step = step
+
+
+@dataclass(frozen=True)
+class Connection:
+    source: str
+    target: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}->{self.target}"
+
+
+def steps(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(definition.get("steps") or [])
+
+
+def connections(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(definition.get("connections") or [])
+
+
+def step_by_id(definition: dict[str, Any], step_id: str) -> dict[str, Any] | None:
+    return next((s for s in steps(definition) if s.get("id") == step_id), None)
+
+
+def positions(definition: dict[str, Any]) -> dict[str, list[float]]:
+    layout = definition.get(LAYOUT_KEY) or {}
+    return layout if isinstance(layout, dict) else {}
+
+
+def edge_label(connection: dict[str, Any]) -> str:
+    if connection.get("default"):
+        return "otherwise"
+    condition = connection.get("condition") or connection.get("when") or ""
+    label = connection.get("label") or ""
+    return str(label or condition)
+
+
+def elements(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cytoscape elements for a definition, with positions when the draft has them."""
+    where = positions(definition)
+    result: list[dict[str, Any]] = []
+    for step in steps(definition):
+        kind = palette.kind(step.get("kind", ""))
+        element: dict[str, Any] = {
+            "group": "nodes",
+            "data": {
+                "id": step["id"],
+                "kind": step.get("kind", ""),
+                "label": step.get("label") or step["id"],
+                "color": kind.color,
+                "iconClass": kind.icon,
+            },
+            "classes": kind.css_class,
+        }
+        if step["id"] in where:
+            x, y = where[step["id"]][:2]
+            element["position"] = {"x": x, "y": y}
+        result.append(element)
+    ids = {s["id"] for s in steps(definition)}
+    for conn in connections(definition):
+        source, target = conn.get("from"), conn.get("to")
+        if source not in ids or target not in ids:
+            continue
+        classes = "default-path" if conn.get("default") else ""
+        result.append(
+            {
+                "group": "edges",
+                "data": {
+                    "id": Connection(source, target).id,
+                    "source": source,
+                    "target": target,
+                    "label": edge_label(conn),
+                },
+                "classes": classes,
+            }
+        )
+    return result
+
+
+def has_positions(definition: dict[str, Any]) -> bool:
+    where = positions(definition)
+    return bool(steps(definition)) and all(s["id"] in where for s in steps(definition))
+
+
+def _check_connection(source: dict[str, Any], target: dict[str, Any]) -> None:
+    if source["id"] == target["id"]:
+        raise ShapeError(f"“{source.get('label') or source['id']}” cannot lead to itself.",
+                         source["id"])
+    if palette.kind(target.get("kind", "")).is_start:
+        raise ShapeError(
+            f"“{target.get('label') or target['id']}” is a start step: the flow begins there, "
+            "so nothing can lead into it.",
+            target["id"],
+        )
+    if palette.kind(source.get("kind", "")).is_end:
+        raise ShapeError(
+            f"“{source.get('label') or source['id']}” is an end step: the flow finishes there, "
+            "so it cannot lead anywhere.",
+            source["id"],
+        )
+
+
+def _nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = graph.get("nodes")
+    if not isinstance(nodes, list):
+        raise ShapeError("The editor sent a graph without steps.")
+    seen: set[str] = set()
+    for node in nodes:
+        node_id = str(node.get("id", ""))
+        if not STEP_ID.match(node_id):
+            raise ShapeError(f"“{node_id}” is not a usable step id (small letters, digits, _).")
+        if node_id in seen:
+            raise ShapeError(f"Two steps have the id “{node_id}”.", node_id)
+        seen.add(node_id)
+    return nodes
+
+
+def apply_graph(definition: dict[str, Any], graph: dict[str, Any]) -> dict[str, Any]:
+    """The draft's definition with the canvas's steps, positions and connections."""
+    result = copy.deepcopy(definition)
+    existing = {s["id"]: s for s in steps(result)}
+    new_steps: list[dict[str, Any]] = []
+    layout: dict[str, list[float]] = {}
+    for node in _nodes(graph):
+        step = existing.get(node["id"])
+        if step is None:
+            kind = str(node.get("kind", ""))
+            if not palette.known(kind):
+                raise ShapeError(f"Podium has no step kind “{kind}”.", node["id"])
+            step = palette.new_step(node["id"], kind, str(node.get("label") or ""))
+        new_steps.append(step)
+        layout[node["id"]] = [round(float(node.get("x", 0))), round(float(node.get("y", 0)))]
+    by_id = {s["id"]: s for s in new_steps}
+    wanted: list[Connection] = []
+    for edge in graph.get("edges") or []:
+        source, target = by_id.get(edge.get("source")), by_id.get(edge.get("target"))
+        if source is None or target is None:
+            raise ShapeError("A connection points to a step that is not on the canvas.")
+        _check_connection(source, target)
+        conn = Connection(source["id"], target["id"])
+        if conn not in wanted:
+            wanted.append(conn)
+    kept = {Connection(c.get("from"), c.get("to")): c for c in connections(result)}
+    result["steps"] = new_steps
+    result["connections"] = [kept.get(c) or {"from": c.source, "to": c.target} for c in wanted]
+    result[LAYOUT_KEY] = layout
+    return result
+
+
+def replace_step(definition: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(definition)
+    result["steps"] = [step if s["id"] == step["id"] else s for s in steps(result)]
+    return result
+
+
+def replace_connection(definition: dict[str, Any], conn: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(definition)
+    key = (conn["from"], conn["to"])
+    result["connections"] = [
+        conn if (c.get("from"), c.get("to")) == key else c for c in connections(result)
+    ]
+    return result
+
+
+def add_connection(definition: dict[str, Any], source_id: str, target_id: str) -> dict[str, Any]:
+    source, target = step_by_id(definition, source_id), step_by_id(definition, target_id)
+    if source is None or target is None:
+        raise ShapeError("Choose a step that is on the canvas.", source_id)
+    _check_connection(source, target)
+    if any((c.get("from"), c.get("to")) == (source_id, target_id) for c in connections(definition)):
+        raise ShapeError("These two steps are already connected.", source_id)
+    result = copy.deepcopy(definition)
+    result["connections"] = [*connections(result), {"from": source_id, "to": target_id}]
+    return result

@@ -1,0 +1,49 @@
+"""Messages to Celery, sent only after the transaction that made the work commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from config.celery import app
+
+RUN_STEP = "orchestration.run_step"
+# Longer waits are database deadlines fired by the sweep, never broker countdowns.
+MAX_COUNTDOWN = 60.0
+
+
+def message(name: str, kwargs: dict, countdown: float | None = None) -> None:
+    """The one place the engine talks to the broker (tests replace it)."""
+    app.send_task(name, kwargs=kwargs, countdown=countdown)
+
+
+def send(run_ids: Iterable[int], countdown: float | None = None) -> None:
+    for run_id in run_ids:
+        message(RUN_STEP, {"step_run_id": run_id}, countdown)
+
+
+def after_commit(run_ids: list[int], countdown: float | None = None) -> None:
+    if run_ids:
+        transaction.on_commit(lambda: send(run_ids, countdown))
+
+
+def retry_after_commit(run_id: int, delay: float) -> None:
+    if delay <= MAX_COUNTDOWN:
+        transaction.on_commit(lambda: send([run_id], countdown=max(delay, 0.0)))
+
+
+def deliver_event_after_commit(event_id: int) -> None:
+    transaction.on_commit(lambda: message("orchestration.deliver_event", {"event_id": event_id}))
+
+
+def resume_parent_after_commit(child_instance_id: int) -> None:
+    transaction.on_commit(
+        lambda: message("orchestration.resume_parent", {"child_instance_id": child_instance_id})
+    )
+
+
+def notify_exception_owner_after_commit(instance_id: int) -> None:
+    transaction.on_commit(
+        lambda: message("orchestration.notify_exception_owner", {"instance_id": instance_id})
+    )

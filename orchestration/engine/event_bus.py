@@ -1,0 +1,121 @@
+"""Business events between flows, and child flows reporting back to their parents."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+
+from audit.chain import Actor
+from orchestration.engine import dispatch
+from orchestration.engine.completing import complete_waiting_step, fail_waiting_step
+from orchestration.engine.errors import EngineError
+from orchestration.engine.graphs import graph_for_version_id
+from orchestration.engine.starting import start_instance
+from orchestration.models import (
+    FlowInstance,
+    FlowVersion,
+    InstanceStatus,
+    StepRun,
+    StepStatus,
+    StoredEvent,
+    VersionStatus,
+)
+from orchestration.steps.events import DEFAULT_WINDOW, received
+
+log = logging.getLogger(__name__)
+SYSTEM = Actor.system("Podium events")
+
+
+def emit_event(name: str, key: str, payload: dict[str, Any], *, actor: Actor) -> StoredEvent:
+    with transaction.atomic():
+        event = StoredEvent.objects.create(name=name, key=key, payload=payload)
+        dispatch.deliver_event_after_commit(event.pk)
+    return event
+
+
+def deliver_event(event_id: int) -> None:
+    event = StoredEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        return
+    waiting = StepRun.objects.filter(
+        kind="wait", status=StepStatus.WAITING, state__event=event.name, state__key=event.key
+    ).values_list("pk", flat=True)
+    for run_id in list(waiting):
+        _complete_quietly(run_id, event)
+    _start_triggered_flows(event)
+
+
+def _complete_quietly(run_id: int, event: StoredEvent) -> None:
+    try:
+        complete_waiting_step(run_id, received(event), actor=SYSTEM)
+    except EngineError as exc:
+        log.info("event %s not delivered to step run %s: %s", event.pk, run_id, exc)
+
+
+def _latest_published() -> list[FlowVersion]:
+    versions = FlowVersion.objects.filter(status=VersionStatus.PUBLISHED).order_by(
+        "flow_id", "-number"
+    )
+    latest: dict[int, FlowVersion] = {}
+    for version in versions.only("pk", "flow_id", "number", "status", "definition"):
+        latest.setdefault(version.flow_id, version)
+    return list(latest.values())
+
+
+def _start_triggered_flows(event: StoredEvent) -> None:
+    for version in _latest_published():
+        graph = graph_for_version_id(version.pk)
+        triggers = (graph.step(graph.start_step_id).get("config") or {}).get("triggers") or []
+        if not any(t.get("type") == "event" and t.get("event") == event.name for t in triggers):
+            continue
+        try:
+            start_instance(
+                version,
+                event.payload,
+                trigger="event",
+                actor=SYSTEM,
+                business_key=event.key,
+                idempotency_key=f"event:{event.pk}",
+            )
+        except EngineError as exc:
+            log.warning("event %s could not start flow %s: %s", event.pk, version.flow_id, exc)
+
+
+def catch_up_waits(limit: int = 200) -> int:
+    """Waits that began while their event was being delivered still see it."""
+    delivered = 0
+    waiting = StepRun.objects.filter(kind="wait", status=StepStatus.WAITING).order_by("pk")
+    for run in waiting.only("pk", "state", "created_at")[:limit]:
+        event = (
+            StoredEvent.objects.filter(
+                name=run.state.get("event"),
+                key=run.state.get("key"),
+                emitted_at__gte=run.created_at - DEFAULT_WINDOW - timedelta(minutes=1),
+            )
+            .order_by("-emitted_at")
+            .first()
+        )
+        if event is not None:
+            _complete_quietly(run.pk, event)
+            delivered += 1
+    return delivered
+
+
+def resume_parent(child_instance_id: int) -> None:
+    child = FlowInstance.objects.filter(pk=child_instance_id).first()
+    if child is None or child.parent_step_run_id is None:
+        return
+    actor = Actor.system(f"{child.flow.slug} #{child.pk}")
+    try:
+        if child.status == InstanceStatus.SUCCEEDED:
+            output = {"instance": child.pk, "status": child.status, "data": child.data}
+            complete_waiting_step(child.parent_step_run_id, output, actor=actor)
+        elif child.status in (InstanceStatus.FAILED, InstanceStatus.CANCELLED,
+                              InstanceStatus.COMPENSATED):
+            message = f"The sub-flow case #{child.pk} ended {child.status}: {child.error}"
+            fail_waiting_step(child.parent_step_run_id, message, actor=actor)
+    except EngineError as exc:
+        log.info("parent of case %s not resumed: %s", child.pk, exc)

@@ -1,0 +1,168 @@
+"""Operator actions on a case: cancel, retry, skip, resume and roll back, each with a reason."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.chain import Actor
+from orchestration.engine import compensation, dispatch, outcomes
+from orchestration.engine import events as ev
+from orchestration.engine.errors import EngineError, NotAllowedNow
+from orchestration.engine.routing import arrive, next_steps
+from orchestration.engine.runner import lock_run
+from orchestration.engine.state import FINISHED_INSTANCE, check_instance_transition, set_step_status
+from orchestration.engine.transition import Transition
+from orchestration.models import (
+    ACTIVE_STEP_STATUSES,
+    FlowInstance,
+    InstanceStatus,
+    StepRun,
+    StepStatus,
+)
+from orchestration.steps.base import StepError
+
+OPEN_CASE = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+
+
+def _require_reason(reason: str) -> str:
+    if not reason or not reason.strip():
+        raise EngineError("Please give a reason; it is recorded in the audit log.")
+    return reason.strip()
+
+
+def _lock_instance(instance_id: int) -> FlowInstance:
+    instance = FlowInstance.objects.select_for_update().filter(pk=instance_id).first()
+    if instance is None:
+        raise NotAllowedNow("This case no longer exists.")
+    return instance
+
+
+def _reopen(tx: Transition) -> None:
+    if tx.instance.status == InstanceStatus.FAILED:
+        check_instance_transition(tx.instance, InstanceStatus.RUNNING)
+        tx.change(status=InstanceStatus.RUNNING, error="", stuck_since=None)
+
+
+def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status in FINISHED_INSTANCE:
+            raise NotAllowedNow(f"This case is already {instance.get_status_display().lower()}.")
+        tx = Transition(instance, actor, timezone.now())
+        check_instance_transition(instance, InstanceStatus.CANCELLED)
+        outcomes.cancel_active_runs(tx)
+        tx.change(status=InstanceStatus.CANCELLED, finished_at=tx.now)
+        tx.event(ev.instance_operated(instance, "cancelled", actor, reason))
+        tx.save()
+        children = FlowInstance.objects.filter(
+            parent_step_run__instance=instance, status__in=OPEN_CASE
+        ).values_list("pk", flat=True)
+    for child_id in children:
+        cancel_instance(child_id, actor=actor, reason=f"Parent case cancelled: {reason}")
+
+
+def _latest_attempt(run: StepRun) -> None:
+    newer = StepRun.objects.filter(instance_id=run.instance_id, step_id=run.step_id, pk__gt=run.pk)
+    if newer.exists():
+        raise NotAllowedNow("A newer attempt of this step exists; act on that one instead.")
+
+
+def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        run = lock_run(step_run_id)
+        if run is None or run.status != StepStatus.FAILED:
+            raise NotAllowedNow("Only a failed step can be retried.")
+        if run.instance.status not in OPEN_CASE:
+            raise NotAllowedNow("Steps can only be retried in a running or failed case.")
+        _latest_attempt(run)
+        tx = Transition(run.instance, actor, timezone.now())
+        _reopen(tx)
+        retry = tx.new_run(run.step_id, attempt=run.attempt + 1,
+                           idempotency_key=run.idempotency_key, state=run.state)
+        tx.event(ev.step_operated(run.instance, run, "retried", actor, reason))
+        dispatch.after_commit(tx.save() + _frozen_runs(run.instance))
+    return retry
+
+
+def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | None = None) -> None:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        run = lock_run(step_run_id)
+        skippable = (StepStatus.FAILED, StepStatus.WAITING, StepStatus.QUEUED, StepStatus.RETRY_WAIT)
+        if run is None or run.status not in skippable:
+            raise NotAllowedNow("Only a failed, waiting or queued step can be skipped.")
+        if run.instance.status not in OPEN_CASE:
+            raise NotAllowedNow("Steps can only be skipped in a running or failed case.")
+        _latest_attempt(run)
+        tx = Transition(run.instance, actor, timezone.now())
+        _reopen(tx)
+        set_step_status(run, StepStatus.SKIPPED, output=output or {}, finished_at=tx.now,
+                        actor=actor.label[:150])
+        _cancel_tasks_of(run)
+        tx.change(outputs={**tx.instance.outputs, run.step_id: output or {}})
+        tx.event(ev.step_operated(run.instance, run, "skipped", actor, reason))
+        step = tx.graph.step(run.step_id)
+        try:
+            for target in next_steps(tx, step):
+                arrive(tx, target, run.step_id)
+        except StepError as exc:
+            raise NotAllowedNow(f"The case cannot continue past this step: {exc.message}") from exc
+        if not tx.new_runs and not tx.ready:
+            outcomes.finish_if_idle(tx, run)
+        dispatch.after_commit(tx.save() + _frozen_runs(run.instance))
+
+
+def _cancel_tasks_of(run: StepRun) -> None:
+    from approvals.models import OPEN_TASK_STATUSES, HumanTask, TaskStatus
+
+    HumanTask.objects.filter(step_run=run, status__in=OPEN_TASK_STATUSES).update(
+        status=TaskStatus.CANCELLED
+    )
+
+
+def _frozen_runs(instance: FlowInstance) -> list[int]:
+    """Queued runs of a case that was failed: they resume with it."""
+    return list(
+        StepRun.objects.filter(instance=instance, status=StepStatus.QUEUED).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def resume_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status not in OPEN_CASE:
+            raise NotAllowedNow("Only a running or failed case can be resumed.")
+        active = StepRun.objects.filter(instance=instance, status__in=ACTIVE_STEP_STATUSES)
+        if not active.exists():
+            raise NotAllowedNow(
+                "Nothing is left to run in this case. Retry or skip the failed step instead."
+            )
+        tx = Transition(instance, actor, timezone.now())
+        _reopen(tx)
+        tx.change(stuck_since=None)
+        tx.event(ev.instance_operated(instance, "resumed", actor, reason))
+        tx.save()
+        dispatch.after_commit(list(active.values_list("pk", flat=True)))
+
+
+def rollback_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status not in OPEN_CASE:
+            raise NotAllowedNow("Only a running or failed case can be rolled back.")
+        tx = Transition(instance, actor, timezone.now())
+        tx.event(ev.instance_operated(instance, "rollback_requested", actor, reason))
+        if not compensation.start(tx, f"Rolled back by {actor.label}: {reason}"):
+            raise NotAllowedNow(
+                "No finished step of this case has a compensation step, so there is nothing "
+                "to roll back."
+            )
+        outcomes.cancel_active_runs(tx)
+        dispatch.after_commit(tx.save())

@@ -1,0 +1,205 @@
+"""What happens to a case when a step run succeeds, waits, ends the flow or fails."""
+
+from __future__ import annotations
+
+import random
+import traceback as tb
+from datetime import timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from orchestration.engine import compensation, dispatch
+from orchestration.engine import events as ev
+from orchestration.engine.routing import arrive, next_steps
+from orchestration.engine.state import check_instance_transition, set_step_status
+from orchestration.engine.transition import MAX_EVENTS_PER_INSTANCE, Transition
+from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
+from orchestration.steps.base import (
+    Done,
+    Finish,
+    PermanentError,
+    Result,
+    StepError,
+    StepExecutor,
+    Wait,
+)
+
+
+def apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Result) -> None:
+    try:
+        if isinstance(result, Done):
+            succeed(tx, run, step, result)
+        elif isinstance(result, Wait):
+            wait(tx, run, result)
+        else:
+            finish(tx, run, result)
+    except StepError as error:
+        fail(tx, run, step, error)
+
+
+def succeed(tx: Transition, run: StepRun, step: dict[str, Any], result: Done) -> None:
+    check_output(step, result.output)
+    if tx.instance.audit_seq >= MAX_EVENTS_PER_INSTANCE:
+        raise PermanentError("This case ran too many steps; the flow may be looping forever.")
+    record_success(tx, run, step, result.output, result.data)
+    if "compensation_for" in run.state:
+        compensation.advance(tx, run)
+        return
+    targets = result.goto if result.goto is not None else next_steps(tx, step)
+    for target in targets:
+        arrive(tx, target, step["id"])
+    if not targets:
+        finish_if_idle(tx, run)
+
+
+def record_success(
+    tx: Transition,
+    run: StepRun,
+    step: dict[str, Any],
+    output: dict[str, Any],
+    data: dict[str, Any] | None = None,
+) -> None:
+    set_step_status(run, StepStatus.SUCCEEDED, output=output, finished_at=tx.now,
+                    started_at=run.started_at or tx.now)
+    tx.change(outputs={**tx.instance.outputs, step["id"]: output})
+    if data:
+        tx.change(data={**tx.instance.data, **data})
+    tx.event(ev.step_succeeded(tx.instance, run, tx.actor))
+
+
+def check_output(step: dict[str, Any], output: dict[str, Any]) -> None:
+    schema = step.get("output_schema")
+    if not schema:
+        return
+    problems = [
+        f"{'.'.join(map(str, e.absolute_path)) or 'output'}: {e.message}"
+        for e in Draft202012Validator(schema).iter_errors(output)
+    ]
+    if problems:
+        raise PermanentError(
+            f"The result of step '{step['id']}' does not match its output schema: "
+            + "; ".join(problems)
+        )
+
+
+def wait(tx: Transition, run: StepRun, result: Wait) -> None:
+    set_step_status(
+        run,
+        StepStatus.WAITING,
+        due_at=result.due_at,
+        state={**run.state, **result.state},
+        started_at=run.started_at or tx.now,
+    )
+    tx.event(ev.step_waiting(tx.instance, run, tx.actor))
+
+
+def finish(tx: Transition, run: StepRun, result: Finish) -> None:
+    set_step_status(run, StepStatus.SUCCEEDED, output=result.output, finished_at=tx.now,
+                    started_at=run.started_at or tx.now)
+    tx.event(ev.step_succeeded(tx.instance, run, tx.actor))
+    if result.succeeded:
+        end_instance(tx, InstanceStatus.SUCCEEDED, result.reason, exclude=run)
+    elif not compensation.start(tx, result.reason):
+        end_instance(tx, InstanceStatus.FAILED, result.reason, exclude=run)
+
+
+def finish_if_idle(tx: Transition, run: StepRun) -> None:
+    """A path that ends without an end step finishes the case once nothing else is active."""
+    if tx.new_runs or tx.ready:
+        return
+    others = StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES)
+    if not others.exclude(pk=run.pk).exists():
+        end_instance(tx, InstanceStatus.SUCCEEDED, "", exclude=run)
+
+
+def end_instance(tx: Transition, status: str, reason: str, exclude: StepRun | None = None) -> None:
+    check_instance_transition(tx.instance, status)
+    finished = status != InstanceStatus.FAILED
+    tx.change(status=status, error=reason if status == InstanceStatus.FAILED else "",
+              finished_at=tx.now if finished else None)
+    if finished:
+        cancel_active_runs(tx, exclude)
+    tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
+    if tx.instance.parent_step_run_id:
+        dispatch.resume_parent_after_commit(tx.instance.pk)
+    if status == InstanceStatus.FAILED:
+        dispatch.notify_exception_owner_after_commit(tx.instance.pk)
+
+
+def cancel_active_runs(tx: Transition, exclude: StepRun | None = None) -> None:
+    from approvals.actions import cancel_open_tasks
+
+    active = StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES)
+    if exclude is not None:
+        active = active.exclude(pk=exclude.pk)
+    active.update(status=StepStatus.CANCELLED, finished_at=tx.now)
+    cancel_open_tasks(tx.instance)
+
+
+def fail(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -> None:
+    set_step_status(
+        run,
+        StepStatus.FAILED,
+        error=error.message,
+        error_kind=error.kind,
+        traceback="".join(tb.format_exception(error))[-8000:],
+        finished_at=tx.now,
+        started_at=run.started_at or tx.now,
+    )
+    move = _next_move(tx, run, step, error)
+    tx.event(ev.step_failed(tx.instance, run, tx.actor, move))
+
+
+def _next_move(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -> str:
+    if error.retryable and run.attempt < attempts_allowed(step, run.kind):
+        delay = error.retry_after or backoff(step, run.attempt)
+        retry = tx.new_run(
+            step["id"],
+            attempt=run.attempt + 1,
+            status=StepStatus.RETRY_WAIT,
+            due_at=tx.now + timedelta(seconds=delay),
+            idempotency_key=run.idempotency_key,
+        )
+        tx.retries.append((retry, delay))
+        return f"retry in {delay:.1f} s"
+    if "compensation_for" in run.state:
+        end_instance(tx, InstanceStatus.FAILED, f"Rolling back failed at '{step['id']}': {error}")
+        return "case failed during roll-back"
+    if target := step.get("on_error"):
+        tx.change(outputs={**tx.instance.outputs, step["id"]: {"error": error.message,
+                                                                "error_kind": error.kind}})
+        arrive(tx, target, step["id"])
+        return f"error path '{target}'"
+    end_instance(tx, InstanceStatus.FAILED, f"Step '{step['id']}' failed: {error.message}")
+    return "case failed; exception owner notified"
+
+
+def attempts_allowed(step: dict[str, Any], kind: str) -> int:
+    from orchestration.steps.registry import executor_for
+
+    retry = step.get("retry") or {}
+    default = executor_for(kind).default_attempts
+    return max(1, int(retry.get("attempts", default)))
+
+
+def backoff(step: dict[str, Any], attempt: int) -> float:
+    retry = step.get("retry") or {}
+    base = float(retry.get("backoff_seconds", 2))
+    ceiling = float(retry.get("max_backoff_seconds", 300))
+    delay = min(ceiling, base * 2 ** (attempt - 1))
+    if retry.get("jitter", True):
+        delay = random.uniform(delay / 2, delay)
+    return delay
+
+
+def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | StepError:
+    """Run an executor, turning any exception into a StepError kept as state."""
+    try:
+        return executor.on_due(ctx) if due else executor.execute(ctx)
+    except StepError as error:
+        return error
+    except Exception as exc:  # a bug in a step or action must fail the step, not the worker
+        error = PermanentError(f"Unexpected error in step '{ctx.step['id']}': {exc!r}")
+        error.__traceback__ = exc.__traceback__
+        return error

@@ -1,0 +1,125 @@
+"""Executes one step run: the only code that moves a run forward from a Celery message.
+
+A message only says "look at step run N now" (DESIGN invariant 1). The runner re-reads
+the run under its instance's lock and decides from the database what, if anything, is
+due: a duplicate or stale message finds nothing to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.chain import Actor
+from orchestration.engine import events as ev
+from orchestration.engine import outcomes
+from orchestration.engine.state import set_step_status
+from orchestration.engine.transition import Transition
+from orchestration.models import InstanceStatus, StepRun, StepStatus
+from orchestration.steps.base import StepContext, StepError, StepTimeout
+from orchestration.steps.registry import executor_for
+
+SYSTEM = Actor.system("Podium engine")
+LIVE_INSTANCE = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING)
+# Early redelivery of a retry (broker countdown vs. clock skew) is tolerated this much.
+DUE_TOLERANCE = timedelta(milliseconds=200)
+
+
+@dataclass
+class Claim:
+    """An external step claimed for execution outside the lock."""
+
+    run: StepRun
+    context: StepContext
+    lease_started: datetime
+
+
+def lock_run(step_run_id: int) -> StepRun | None:
+    runs = StepRun.objects.select_related("instance").select_for_update(of=("instance",))
+    return runs.filter(pk=step_run_id).first()
+
+
+def process(step_run_id: int, worker: str = "") -> list[int]:
+    """Do whatever is due for this run; return the ids of runs that became ready."""
+    with transaction.atomic():
+        run = lock_run(step_run_id)
+        if run is None or run.instance.status not in LIVE_INSTANCE:
+            return []
+        now = timezone.now()
+        tx = Transition(run.instance, SYSTEM, now)
+        outcome = _due_work(tx, run, worker)
+        if not isinstance(outcome, Claim):
+            return tx.save() if outcome else []
+        tx.save()
+    return _run_claimed(outcome, worker)
+
+
+def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
+    now = tx.now
+    if run.status == StepStatus.RETRY_WAIT:
+        if run.due_at and run.due_at > now + DUE_TOLERANCE:
+            return False
+        set_step_status(run, StepStatus.QUEUED, due_at=now)
+    step = tx.graph.step(run.step_id)
+    context = StepContext(tx.instance, run, step, tx.graph, now)
+    executor = executor_for(run.kind)
+    if run.status == StepStatus.QUEUED:
+        if executor.external:
+            return _claim(tx, run, step, context, worker)
+        _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=False))
+        return True
+    if run.due_at is None or run.due_at > now:
+        return False  # running elsewhere, or waiting and not yet due
+    if run.status == StepStatus.RUNNING:
+        timeout = StepTimeout(f"Step '{run.step_id}' did not finish in time (lease expired).")
+        outcomes.fail(tx, run, step, timeout)
+        return True
+    if run.status == StepStatus.WAITING:
+        _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=True))
+        return True
+    return False
+
+
+def _apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Any) -> None:
+    if isinstance(result, StepError):
+        outcomes.fail(tx, run, step, result)
+    else:
+        outcomes.apply(tx, run, step, result)
+
+
+def _claim(
+    tx: Transition, run: StepRun, step: dict[str, Any], context: StepContext, worker: str
+) -> Claim:
+    timeout = float(step.get("timeout_seconds") or settings.CELERY_TASK_TIME_LIMIT)
+    lease = timeout + settings.PODIUM_LEASE_MARGIN_SECONDS
+    set_step_status(
+        run,
+        StepStatus.RUNNING,
+        started_at=tx.now,
+        worker=worker[:200],
+        due_at=tx.now + timedelta(seconds=lease),
+    )
+    tx.event(ev.step_started(tx.instance, run, tx.actor))
+    return Claim(run, context, tx.now)
+
+
+def _run_claimed(claim: Claim, worker: str) -> list[int]:
+    executor = executor_for(claim.run.kind)
+    result = outcomes.executor_outcome(executor, claim.context, due=False)
+    with transaction.atomic():
+        run = lock_run(claim.run.pk)
+        if (
+            run is None
+            or run.status != StepStatus.RUNNING
+            or run.started_at != claim.lease_started
+            or run.instance.status not in LIVE_INSTANCE
+        ):
+            return []  # the sweep timed this attempt out, or the case moved on: drop it
+        tx = Transition(run.instance, SYSTEM, timezone.now())
+        _apply(tx, run, claim.context.step, result)
+        return tx.save()

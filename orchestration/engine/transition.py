@@ -1,0 +1,80 @@
+"""One state change of an instance: collected in memory, written in a few statements.
+
+Everything an engine operation changes (new step runs, instance fields, audit events)
+goes through a Transition, so the audit event is always written in the same
+transaction as the change it records, under the instance lock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from audit.chain import Actor, Entry, append_at_head
+from orchestration.engine import dispatch
+from orchestration.engine.graphs import graph_for_version_id
+from orchestration.models import FlowInstance, StepRun, StepStatus
+
+# A flow that writes this many events in one case is looping without an exit.
+MAX_EVENTS_PER_INSTANCE = 20_000
+# A queued run whose message is lost is sent again by the sweep after this long.
+QUEUED_GRACE = timedelta(seconds=60)
+
+
+class Transition:
+    def __init__(self, instance: FlowInstance, actor: Actor, now: datetime):
+        self.instance = instance
+        self.actor = actor
+        self.now = now
+        self.graph = graph_for_version_id(instance.version_id)
+        self.entries: list[Entry] = []
+        self.new_runs: list[StepRun] = []
+        self.instance_fields: set[str] = set()
+        self.retries: list[tuple[StepRun, float]] = []
+        self.ready: list[int] = []  # existing runs made ready to execute (fired joins)
+
+    def event(self, entry: Entry) -> None:
+        self.entries.append(entry)
+
+    def new_run(self, step_id: str, **fields: Any) -> StepRun:
+        step = self.graph.step(step_id)
+        run = StepRun(
+            instance=self.instance,
+            step_id=step_id,
+            kind=step["kind"],
+            created_at=self.now,
+            dispatched_at=self.now,
+            **fields,
+        )
+        if run.status == StepStatus.QUEUED and run.due_at is None:
+            run.due_at = self.now + QUEUED_GRACE
+        self.new_runs.append(run)
+        return run
+
+    def change(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            setattr(self.instance, name, value)
+        self.instance_fields.update(fields)
+
+    def context(self) -> dict[str, Any]:
+        return {"data": self.instance.data, "steps": self.instance.outputs, "now": self.now.isoformat()}
+
+    def save(self) -> list[int]:
+        """Write everything; return the ids of new runs that are ready to execute."""
+        if self.new_runs:
+            StepRun.objects.bulk_create(self.new_runs)
+        for run, delay in self.retries:
+            dispatch.retry_after_commit(run.pk, delay)
+        instance = self.instance
+        fields = {name: getattr(instance, name) for name in self.instance_fields}
+        if self.entries:
+            seq, digest = append_at_head(
+                instance.audit_stream, (instance.audit_seq, instance.audit_hash), self.entries
+            )
+            instance.audit_seq, instance.audit_hash = seq, digest
+            fields.update(audit_seq=seq, audit_hash=digest)
+        if fields:
+            fields["updated_at"] = self.now
+            FlowInstance.objects.filter(pk=instance.pk).update(**fields)
+        return self.ready + [r.pk for r in self.new_runs if r.status == StepStatus.QUEUED]
+

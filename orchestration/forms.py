@@ -1,0 +1,357 @@
+"""Forms for the flow screens, and the start form generated from a flow's input schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
+
+from orchestration import access
+from orchestration.models import Flow, FlowVersion, InstanceStatus
+
+MAX_YAML_BYTES = 512 * 1024
+BUSINESS_KEY_FIELD = "_business_key"
+
+
+class StyledForm(forms.Form):
+    """Tabler classes on every widget, and `is-invalid` on fields with errors."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.style_fields()
+
+    def style_fields(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxSelectMultiple, forms.HiddenInput)):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            classes = widget.attrs.get("class", "")
+            if css not in classes:
+                widget.attrs["class"] = f"{classes} {css}".strip()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        if field in self.fields:
+            widget = self.fields[field].widget
+            if "is-invalid" not in widget.attrs.get("class", ""):
+                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+
+# --- The start form, from JSON Schema -----------------------------------------------
+
+
+def input_schema_of(version: FlowVersion | None) -> dict[str, Any]:
+    """The input JSON Schema of a version, wherever the definition keeps it."""
+    if version is None:
+        return {}
+    definition = version.definition or {}
+    for key in ("input_schema", "input"):
+        value = definition.get(key)
+        if isinstance(value, dict):
+            schema = value.get("schema", value) if key == "input" else value
+            if isinstance(schema, dict):
+                return schema
+    return {}
+
+
+class JSONValueField(forms.CharField):
+    """A textarea for arrays and objects, parsed as JSON."""
+
+    def __init__(self, *, json_type: str, **kwargs: Any):
+        self.json_type = json_type
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "class": "font-monospace"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if text in ("", None):
+            return None
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
+            ) from exc
+        wanted = list if self.json_type == "array" else dict
+        if not isinstance(parsed, wanted):
+            raise ValidationError(f"Enter a JSON {self.json_type}.")
+        return parsed
+
+
+def _label(name: str, spec: dict[str, Any]) -> str:
+    return spec.get("title") or name.replace("_", " ").capitalize()
+
+
+def _string_field(spec: dict[str, Any], common: dict[str, Any]) -> forms.Field:
+    fmt = spec.get("format")
+    if fmt == "date":
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if fmt == "date-time":
+        return forms.DateTimeField(
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common
+        )
+    if fmt == "email":
+        return forms.EmailField(max_length=spec.get("maxLength"), **common)
+    if fmt in ("uri", "url"):
+        return forms.URLField(max_length=spec.get("maxLength"), assume_scheme="https", **common)
+    widget = forms.Textarea(attrs={"rows": 3}) if (spec.get("maxLength") or 0) > 200 else None
+    return forms.CharField(
+        max_length=spec.get("maxLength"),
+        min_length=spec.get("minLength"),
+        widget=widget,
+        **common,
+    )
+
+
+def _number_field(spec: dict[str, Any], common: dict[str, Any], integer: bool) -> forms.Field:
+    bounds = {"min_value": spec.get("minimum"), "max_value": spec.get("maximum")}
+    if integer:
+        return forms.IntegerField(**bounds, **common)
+    return forms.DecimalField(**bounds, widget=forms.NumberInput(attrs={"step": "any"}), **common)
+
+
+def field_for(name: str, spec: dict[str, Any], required: bool) -> forms.Field:
+    common: dict[str, Any] = {
+        "label": _label(name, spec),
+        "required": required,
+        "help_text": spec.get("description", ""),
+    }
+    if "default" in spec and not isinstance(spec["default"], (dict, list)):
+        common["initial"] = spec["default"]
+    kind = spec.get("type")
+    if isinstance(kind, list):  # ["string", "null"] and the like
+        kind = next((k for k in kind if k != "null"), "string")
+    if "enum" in spec:
+        choices = [(json.dumps(v), str(v)) for v in spec["enum"]]
+        if not required:
+            choices.insert(0, ("", "—"))
+        field = forms.TypedChoiceField(
+            choices=choices, coerce=json.loads, empty_value=None, **common
+        )
+        if "initial" in common:
+            field.initial = json.dumps(common["initial"])
+        return field
+    if kind == "array" and isinstance(spec.get("items"), dict) and "enum" in spec["items"]:
+        choices = [(json.dumps(v), str(v)) for v in spec["items"]["enum"]]
+        return forms.TypedMultipleChoiceField(
+            choices=choices, coerce=json.loads, widget=forms.CheckboxSelectMultiple, **common
+        )
+    if kind == "boolean":
+        common["required"] = False  # an unticked box is a valid False
+        return forms.BooleanField(**common)
+    if kind in ("integer", "number"):
+        return _number_field(spec, common, integer=kind == "integer")
+    if kind in ("array", "object"):
+        return JSONValueField(json_type=kind, **common)
+    return _string_field(spec, common)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+class StartForm(StyledForm):
+    """Fields generated from the version's input schema, plus an optional business key."""
+
+    def __init__(self, schema: dict[str, Any], *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        required = set(schema.get("required", []))
+        for name, spec in (schema.get("properties") or {}).items():
+            if isinstance(spec, dict):
+                self.fields[name] = field_for(name, spec, name in required)
+        self.fields[BUSINESS_KEY_FIELD] = forms.CharField(
+            label="Business key",
+            required=False,
+            max_length=200,
+            help_text="Optional: the reference people use for this case, e.g. an invoice number.",
+        )
+        self.style_fields()
+
+    def input_data(self) -> dict[str, Any]:
+        data = {}
+        for name in self.schema.get("properties") or {}:
+            value = self.cleaned_data.get(name)
+            if value is None or value == "" or value == []:
+                if isinstance(self.fields[name], forms.BooleanField):
+                    data[name] = False
+                continue
+            data[name] = _plain(value)
+        return data
+
+    @property
+    def business_key(self) -> str:
+        return self.cleaned_data.get(BUSINESS_KEY_FIELD, "")
+
+    def add_engine_problems(self, problems: list[str]) -> None:
+        """Attach the engine's messages to the field they name, or to the form."""
+        for problem in problems:
+            target = next(
+                (
+                    name
+                    for name in self.fields
+                    if problem.startswith((f"{name}:", f"{name} ", f"'{name}'", f"/{name}"))
+                ),
+                None,
+            )
+            self.add_error(target, problem)
+
+
+# --- Flows -------------------------------------------------------------------------
+
+
+def _team_choices(user: Any) -> forms.ModelChoiceField:
+    teams = Group.objects.order_by("name") if user.is_superuser else user.groups.order_by("name")
+    return forms.ModelChoiceField(queryset=teams)
+
+
+class NewFlowForm(StyledForm):
+    name = forms.CharField(max_length=200)
+    owner_team = forms.ModelChoiceField(queryset=Group.objects.none(), label="Owner team")
+    exception_owner_team = forms.ModelChoiceField(
+        queryset=Group.objects.order_by("name"),
+        label="Exception owner",
+        required=False,
+        help_text="The team told when a case fails and nobody else can fix it.",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_team"].queryset = _team_choices(user).queryset
+        self.fields["owner_team"].help_text = "This team gets every permission on the flow."
+
+
+class ImportYamlForm(StyledForm):
+    file = forms.FileField(label="YAML file", required=False)
+    text = forms.CharField(
+        label="…or paste the YAML",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            if upload.size > MAX_YAML_BYTES:
+                raise ValidationError(
+                    f"The file is {upload.size // 1024} KB; "
+                    f"the limit is {MAX_YAML_BYTES // 1024} KB."
+                )
+            try:
+                data["text"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidationError("The file is not UTF-8 text.") from exc
+        if not (data.get("text") or "").strip():
+            raise ValidationError("Choose a YAML file or paste its text.")
+        return data
+
+
+class ReasonForm(StyledForm):
+    reason = forms.CharField(
+        max_length=1000,
+        min_length=3,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why: the reason is kept in the audit log."},
+    )
+
+
+class NoteForm(StyledForm):
+    note = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TokenForm(StyledForm):
+    name = forms.CharField(
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "What will use it, e.g. CRM order webhook"}),
+    )
+
+
+class GrantForm(StyledForm):
+    holder = forms.ChoiceField(label="Team or person")
+    permission = forms.ChoiceField(
+        choices=[(p, label) for p, label in access.PERMISSION_LABELS.items()]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        teams = [(f"team:{g.pk}", f"Team: {g.name}") for g in Group.objects.order_by("name")]
+        people = [
+            (f"user:{u.pk}", f"Person: {u.get_full_name() or u.username} ({u.username})")
+            for u in User.objects.filter(is_active=True).order_by("username")
+        ]
+        self.fields["holder"].choices = [("", "Choose…"), ("Teams", teams), ("People", people)]
+
+    def clean_holder(self) -> Group | User:
+        kind, _, pk = self.cleaned_data["holder"].partition(":")
+        model = Group if kind == "team" else User
+        try:
+            return model.objects.get(pk=int(pk))
+        except (ValueError, model.DoesNotExist):
+            raise ValidationError("Choose a team or a person from the list.") from None
+
+
+# --- Instances list -----------------------------------------------------------------
+
+
+class InstanceFilterForm(StyledForm):
+    flow = forms.ModelChoiceField(
+        queryset=Flow.objects.none(), required=False, to_field_name="slug", empty_label="All flows"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *InstanceStatus.choices], required=False
+    )
+    business_key = forms.CharField(max_length=200, required=False, label="Business key")
+    created_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    owner_team = forms.ModelChoiceField(
+        queryset=Group.objects.order_by("name"), required=False, empty_label="Any owner"
+    )
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["flow"].queryset = access.flows_for(user).order_by("name")
+
+
+class AllowedTargetForm(StyledForm):
+    host = forms.CharField(
+        max_length=255,
+        help_text="A host name or IP address, e.g. erp.internal or 10.0.0.5 (no scheme or path).",
+    )
+    note = forms.CharField(max_length=200, required=False, help_text="Why it may be called.")
+
+    def clean_host(self) -> str:
+        host = self.cleaned_data["host"].strip().lower()
+        if "://" in host or "/" in host or " " in host:
+            raise ValidationError("Enter only the host, without http:// or a path.")
+        return host

@@ -1,0 +1,1 @@
+"""The handoff map: actors (teams, people, AI, external systems) and the work between them."""

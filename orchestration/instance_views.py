@@ -1,0 +1,233 @@
+"""Case screens: the instances list (keyset paging), one case's timeline and operator actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from approvals.models import HumanTask
+from audit.chain import Actor
+from audit.models import AuditEvent, DecisionRecord
+from orchestration import access
+from orchestration.engine import api as engine
+from orchestration.forms import InstanceFilterForm, ReasonForm
+from orchestration.models import (
+    ACTIVE_STEP_STATUSES,
+    FlowInstance,
+    InstanceStatus,
+    StepRun,
+    StepStatus,
+)
+from orchestration.views import go, render
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+FINISHED = (
+    InstanceStatus.SUCCEEDED,
+    InstanceStatus.FAILED,
+    InstanceStatus.CANCELLED,
+    InstanceStatus.COMPENSATED,
+)
+POLL_SECONDS = 2
+
+
+def _filtered(user: Any, data: dict[str, Any]) -> QuerySet[FlowInstance]:
+    qs = access.instances_for(user)
+    if data.get("flow"):
+        qs = qs.filter(flow=data["flow"])
+    if data.get("status"):
+        qs = qs.filter(status=data["status"])
+    if data.get("business_key"):
+        qs = qs.filter(business_key=data["business_key"].strip())
+    if data.get("owner_team"):
+        qs = qs.filter(flow__owner_team=data["owner_team"])
+    tz = timezone.get_current_timezone()
+    if data.get("created_from"):
+        start = dt.datetime.combine(data["created_from"], dt.time.min, tzinfo=tz)
+        qs = qs.filter(created_at__gte=start)
+    if data.get("created_to"):
+        end = dt.datetime.combine(data["created_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        qs = qs.filter(created_at__lt=end)
+    return qs
+
+
+def instance_list(request: HttpRequest) -> HttpResponse:
+    """Newest first, PAGE_SIZE at a time, by id: no OFFSET and no unbounded count."""
+    form = InstanceFilterForm(request.GET or None, user=request.user)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    qs = _filtered(request.user, data)
+    page = qs
+    if data.get("before"):
+        page = qs.filter(id__lt=data["before"])
+    rows = list(
+        page.select_related("flow", "version", "started_by").order_by("-id")[: PAGE_SIZE + 1]
+    )
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    next_query = None
+    if has_more:
+        query["before"] = rows[-1].pk
+        next_query = query.urlencode()
+    total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    context = {
+        "form": form,
+        "instances": rows,
+        "next_query": next_query,
+        "first_query": "?"
+        + "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "before" and v),
+        "paged": bool(data.get("before")),
+        "total": min(total, COUNT_CAP),
+        "total_capped": total > COUNT_CAP,
+    }
+    return render(request, "orchestration/instance_list.html", context, fragment="results")
+
+
+def _url(name: str, pk: int) -> str | None:
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:
+        return None
+
+
+def _live_context(instance: FlowInstance) -> dict[str, Any]:
+    runs = list(instance.step_runs.order_by("id"))
+    steps = {
+        s.get("id"): s
+        for s in (instance.version.definition or {}).get("steps", [])
+        if isinstance(s, dict)
+    }
+    for run in runs:
+        spec = steps.get(run.step_id, {})
+        run.label = spec.get("label") or spec.get("name") or run.step_id
+    stamp = f"{instance.updated_at.timestamp():.6f}-" + "-".join(
+        f"{r.pk}{r.status[:2]}" for r in runs
+    )
+    return {
+        "stamp": hashlib.sha1(stamp.encode()).hexdigest()[:16],
+        "instance": instance,
+        "runs": runs,
+        "active": instance.status not in FINISHED,
+        "poll_seconds": POLL_SECONDS,
+        "masked_fields": instance.flow.masked_fields or [],
+    }
+
+
+def _detail_context(request: HttpRequest, instance: FlowInstance) -> dict[str, Any]:
+    context = _live_context(instance)
+    tasks = HumanTask.objects.filter(instance=instance).select_related(
+        "assignee_team", "assignee_user", "decided_by"
+    )
+    decisions = list(DecisionRecord.objects.filter(instance_id=instance.pk).order_by("id"))
+    for record in decisions:
+        record.url = _url("audit:decision", record.pk)
+    tasks = list(tasks)
+    for task in tasks:
+        task.url = _url("approvals:task_detail", task.pk)
+    history = AuditEvent.objects.filter(instance_id=instance.pk).order_by("-occurred_at", "-id")[
+        :50
+    ]
+    context.update(
+        {
+            "flow": instance.flow,
+            "perms": access.permissions_on(request.user, instance.flow),
+            "tasks": tasks,
+            "decisions": decisions,
+            "history": history,
+            "action_form": ReasonForm(),
+        }
+    )
+    return context
+
+
+def _step_choices(runs: list[StepRun]) -> list[StepRun]:
+    latest: dict[str, StepRun] = {}
+    for run in runs:
+        latest[run.step_id] = run
+    return [
+        r
+        for r in latest.values()
+        if r.status == StepStatus.FAILED or r.status in ACTIVE_STEP_STATUSES
+    ]
+
+
+def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
+    instance = access.get_instance(request.user, instance_id)
+    context = _detail_context(request, instance)
+    context["actionable_runs"] = _step_choices(context["runs"])
+    return TemplateResponse(request, "orchestration/instance_detail.html", context)
+
+
+def instance_live(request: HttpRequest, instance_id: int) -> HttpResponse:
+    """The timeline fragment htmx polls every few seconds while the case runs."""
+    instance = access.get_instance(request.user, instance_id)
+    context = _live_context(instance)
+    if request.GET.get("since") == context["stamp"]:
+        return HttpResponse(status=204)  # nothing changed: htmx keeps the page as it is
+    return TemplateResponse(request, "orchestration/instance_detail.html#live", context)
+
+
+@require_POST
+def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
+    """Cancel, resume, retry a failed step or skip a step; each needs a reason."""
+    instance = access.get_instance(request.user, instance_id, access.OPERATE)
+    form = ReasonForm(request.POST)
+    action = request.POST.get("action", "")
+    run = None
+    if action in ("retry", "skip"):
+        run = _run_of(instance, request.POST.get("step_run"))
+        if run is None:
+            form.add_error(None, "Choose the step to retry or skip.")
+    if action not in ("cancel", "resume", "retry", "skip"):
+        form.add_error(None, "Choose what to do.")
+    if not form.is_valid():
+        return _actions_fragment(request, instance, form, status=422)
+    actor, reason = Actor.user(request.user), form.cleaned_data["reason"]
+    try:
+        if action == "cancel":
+            engine.cancel_instance(instance.pk, actor=actor, reason=reason)
+        elif action == "resume":
+            engine.resume_instance(instance.pk, actor=actor, reason=reason)
+        elif action == "retry":
+            engine.retry_step(run.pk, actor=actor, reason=reason)
+        else:
+            engine.skip_step(run.pk, actor=actor, reason=reason)
+    except engine.NotAllowedNow as exc:
+        form.add_error(None, str(exc))
+        return _actions_fragment(request, instance, form, status=409)
+    done = {
+        "cancel": "Case cancelled.",
+        "resume": "Case resumed.",
+        "retry": "Step queued again.",
+        "skip": "Step skipped.",
+    }
+    messages.success(request, done[action])
+    return go(request, reverse("orchestration:instance_detail", args=[instance.pk]))
+
+
+def _run_of(instance: FlowInstance, value: str | None) -> StepRun | None:
+    try:
+        return instance.step_runs.get(pk=int(value or ""))
+    except (ValueError, StepRun.DoesNotExist):
+        return None
+
+
+def _actions_fragment(
+    request: HttpRequest, instance: FlowInstance, form: ReasonForm, status: int
+) -> HttpResponse:
+    context = _detail_context(request, instance)
+    context["actionable_runs"] = _step_choices(context["runs"])
+    context["action_form"] = form
+    return render(
+        request, "orchestration/instance_detail.html", context, fragment="actions", status=status
+    )

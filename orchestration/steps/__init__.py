@@ -1,0 +1,1 @@
+"""Step kinds: one executor per kind, registered by name (see registry.py)."""

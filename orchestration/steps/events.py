@@ -1,0 +1,78 @@
+"""Business events between flows: emit one, or wait for one with a matching key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from orchestration.engine import dispatch
+from orchestration.models import StoredEvent
+from orchestration.steps.base import (
+    Done,
+    PermanentError,
+    Result,
+    StepContext,
+    StepExecutor,
+    Wait,
+)
+from orchestration.steps.control import evaluate_or_fail
+from orchestration.steps.registry import register
+
+DEFAULT_WAIT = timedelta(days=7)
+DEFAULT_WINDOW = timedelta(hours=1)
+
+
+class WaitTimedOut(PermanentError):
+    kind = "timeout"
+
+
+def event_key(ctx: StepContext) -> str:
+    text = ctx.config.get("key")
+    return str(evaluate_or_fail(ctx, text, "the event key")) if text else ""
+
+
+@register
+class EmitStep(StepExecutor):
+    kind = "emit"
+
+    def execute(self, ctx: StepContext) -> Result:
+        name = ctx.config.get("event", "")
+        payload = {
+            k: evaluate_or_fail(ctx, v, f"payload field '{k}'")
+            for k, v in (ctx.config.get("payload") or {}).items()
+        }
+        event = StoredEvent.objects.create(
+            name=name, key=event_key(ctx), payload=payload, source_instance=ctx.instance
+        )
+        dispatch.deliver_event_after_commit(event.pk)
+        return Done(output={"event": name, "key": event.key, "event_id": event.pk})
+
+
+@register
+class WaitStep(StepExecutor):
+    kind = "wait"
+
+    def execute(self, ctx: StepContext) -> Result:
+        name, key = ctx.config.get("event", ""), event_key(ctx)
+        window = timedelta(seconds=float(ctx.config.get("window_seconds", DEFAULT_WINDOW.seconds)))
+        earlier = (
+            StoredEvent.objects.filter(name=name, key=key, emitted_at__gte=ctx.now - window)
+            .order_by("-emitted_at")
+            .first()
+        )
+        if earlier is not None:
+            return Done(output=received(earlier))
+        timeout = ctx.config.get("timeout_seconds")
+        due = ctx.now + (timedelta(seconds=float(timeout)) if timeout else DEFAULT_WAIT)
+        return Wait(due_at=due, state={"event": name, "key": key})
+
+    def on_due(self, ctx: StepContext) -> Result:
+        if target := ctx.config.get("on_timeout"):
+            return Done(output={"timed_out": True}, goto=[target])
+        raise WaitTimedOut(
+            f"No '{ctx.config.get('event')}' event arrived for key '{ctx.run.state.get('key')}' "
+            "before the deadline."
+        )
+
+
+def received(event: StoredEvent) -> dict:
+    return {"event": event.name, "key": event.key, "payload": event.payload, "event_id": event.pk}

@@ -1,0 +1,46 @@
+"""HTTP request step."""
+
+from __future__ import annotations
+
+from orchestration.connectors.http_client import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    HttpRequest,
+    send,
+)
+from orchestration.expressions import ExpressionError, render_template
+from orchestration.steps.base import Done, PermanentError, Result, StepContext, StepExecutor
+from orchestration.steps.control import evaluate_or_fail
+from orchestration.steps.registry import register
+
+
+@register
+class HttpStep(StepExecutor):
+    kind = "http"
+    external = True
+    default_attempts = 3
+
+    def execute(self, ctx: StepContext) -> Result:
+        config = ctx.config
+        try:
+            url = render_template(config.get("url", ""), ctx.expression_context)
+        except ExpressionError as exc:
+            raise PermanentError(f"Step '{ctx.step['id']}': the address failed: {exc}") from exc
+        body_spec = config.get("body")
+        body = (
+            {k: evaluate_or_fail(ctx, v, f"body field '{k}'") for k, v in body_spec.items()}
+            if isinstance(body_spec, dict)
+            else None
+        )
+        request = HttpRequest(
+            method=str(config.get("method", "GET")).upper(),
+            url=url,
+            headers={str(k): str(v) for k, v in (config.get("headers") or {}).items()},
+            body=body,
+            idempotency_key=ctx.run.idempotency_key,
+            timeout=float(config.get("timeout_seconds") or ctx.step.get("timeout_seconds")
+                          or DEFAULT_TIMEOUT),
+            max_bytes=int(config.get("max_response_bytes") or DEFAULT_MAX_BYTES),
+            success_statuses=tuple(config.get("success_statuses") or ()),
+        )
+        return Done(output=send(request))

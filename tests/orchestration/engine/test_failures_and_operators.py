@@ -1,0 +1,275 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from audit.chain import Actor
+from audit.models import AuditEvent
+from orchestration.engine import runner
+from orchestration.engine.api import (
+    EngineError,
+    NotAllowedNow,
+    cancel_instance,
+    resume_instance,
+    retry_step,
+    rollback_instance,
+    skip_step,
+    start_instance,
+)
+from orchestration.models import InstanceStatus, StepRun, StepStatus
+from orchestration.steps.base import PermanentError, RetryableError
+from orchestration.steps.python_action import action
+from tests.factories import TeamFactory, UserFactory
+from tests.orchestration.factories import definition, link, published, step
+
+ACTOR = Actor.system("test")
+CALLS: dict[str, int] = {}
+
+
+@action("tests.flaky", label="Fails twice, then works")
+def flaky(name: str) -> dict:
+    CALLS[name] = CALLS.get(name, 0) + 1
+    if CALLS[name] < 3:
+        raise RetryableError(f"not yet ({CALLS[name]})")
+    return {"calls": CALLS[name]}
+
+
+@action("tests.broken", label="Always fails for good")
+def broken() -> dict:
+    raise PermanentError("the ledger rejected the entry")
+
+
+@action("tests.book", label="Book something")
+def book(item: str) -> dict:
+    return {"booked": item}
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    CALLS.clear()
+
+
+def start(version, data=None):
+    return start_instance(version, data or {}, trigger="manual", actor=ACTOR)
+
+
+def one_action(name: str, args: dict | None = None, **step_extra) -> dict:
+    steps = [step("start", "start"),
+             step("act", "action", config={"action": name, "arguments": args or {}}, **step_extra),
+             step("end", "end")]
+    connections = [link("start", "act"), link("act", "end")]
+    if "on_error" in step_extra:
+        steps.append(step("handle", "set", config={"assign": {"handled": "true"}}))
+        connections.append(link("handle", "end"))
+    return definition(steps, connections)
+
+
+def attempts(instance, step_id="act"):
+    return list(StepRun.objects.filter(instance=instance, step_id=step_id).order_by("attempt"))
+
+
+def test_a_retryable_error_is_retried_until_the_third_attempt_succeeds(engine):
+    defn = one_action("tests.flaky", {"name": "'a'"},
+                      retry={"attempts": 3, "backoff_seconds": 0.01, "jitter": False})
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    runs = attempts(instance)
+    assert [r.status for r in runs] == ["failed", "failed", "succeeded"]
+    assert len({r.idempotency_key for r in runs}) == 1
+    assert instance.outputs["act"] == {"calls": 3}
+
+
+def test_exhausted_retries_take_the_error_path(engine):
+    defn = one_action("tests.flaky", {"name": "'b'"}, on_error="handle",
+                      retry={"attempts": 2, "backoff_seconds": 0.01, "jitter": False})
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert instance.data["handled"] is True
+    assert [r.status for r in attempts(instance)] == ["failed", "failed"]
+
+
+def test_a_permanent_error_is_not_retried_and_fails_the_case_and_tells_the_exception_owner(
+    engine,
+):
+    team = TeamFactory(name="Exceptions")
+    UserFactory(username="eve", email="eve@example.com", teams=[team])
+    instance = start(published(one_action("tests.broken"), exception_owner_team=team))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert "ledger rejected" in instance.error
+    assert len(attempts(instance)) == 1
+    assert attempts(instance)[0].traceback
+    assert mail.outbox[0].to == ["eve@example.com"]
+    assert "failed" in mail.outbox[0].subject
+
+
+def test_a_step_that_runs_past_its_lease_times_out_and_is_retried(engine):
+    defn = one_action("tests.book", {"item": "'x'"}, timeout_seconds=1,
+                      retry={"attempts": 2, "backoff_seconds": 0.01, "jitter": False})
+    instance = start(published(defn))
+    run = attempts(instance)[0]
+    # A worker claimed the run and then vanished without finishing it.
+    StepRun.objects.filter(pk=run.pk).update(
+        status=StepStatus.RUNNING, started_at=timezone.now(), due_at=timezone.now()
+    )
+    engine.queue.clear()
+    engine.sweep(timezone.now() + timedelta(seconds=5))
+    instance.refresh_from_db()
+    runs = attempts(instance)
+    assert runs[0].status == StepStatus.FAILED
+    assert runs[0].error_kind == "timeout"
+    assert runs[1].status == StepStatus.SUCCEEDED
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_a_lost_message_is_sent_again_by_the_sweep(engine):
+    instance = start(published(one_action("tests.book", {"item": "'x'"})))
+    engine.queue.clear()  # the broker lost it
+    engine.sweep()
+    assert attempts(instance)[0].status == StepStatus.QUEUED
+    engine.sweep(timezone.now() + timedelta(minutes=2))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_the_same_message_delivered_twice_completes_the_step_once(engine):
+    instance = start(published(one_action("tests.book", {"item": "'x'"})))
+    run = attempts(instance)[0]
+    engine.queue.append(engine.queue[0])
+    engine.run()
+    assert len(attempts(instance)) == 1
+    assert AuditEvent.objects.filter(
+        stream=f"instance:{instance.pk}", action="step.succeeded", object_id=str(run.pk)
+    ).count() == 1
+    assert runner.process(run.pk) == []
+
+
+def compensating_flow() -> dict:
+    return definition(
+        [
+            step("start", "start"),
+            step("reserve", "action", config={"action": "tests.book", "arguments": {"item": "'room'"}},
+                 compensation="release"),
+            step("charge", "action", config={"action": "tests.book", "arguments": {"item": "'card'"}},
+                 compensation="refund"),
+            step("check", "branch"),
+            step("ok", "end"),
+            step("no", "end", config={"result": "failure", "reason": "customer declined"}),
+            step("release", "set", config={"assign": {"released": "true"}}),
+            step("refund", "set", config={"assign": {"refunded": "true"}}),
+        ],
+        [link("start", "reserve"), link("reserve", "charge"), link("charge", "check"),
+         link("check", "no", condition="data.decline"), link("check", "ok", default=True)],
+    )
+
+
+def test_a_failure_end_runs_compensations_in_reverse_order(engine):
+    instance = start(published(compensating_flow()), {"decline": True})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    order = list(StepRun.objects.filter(instance=instance, step_id__in=["release", "refund"])
+                 .order_by("id").values_list("step_id", flat=True))
+    assert order == ["refund", "release"]
+    assert instance.data["released"] is True and instance.data["refunded"] is True
+    assert set(StepRun.objects.filter(instance=instance, step_id__in=["reserve", "charge"])
+               .values_list("status", flat=True)) == {"compensated"}
+
+
+def failing_then_fixable() -> dict:
+    return one_action("tests.flaky", {"name": "'op'"}, retry={"attempts": 1})
+
+
+def test_an_operator_retries_a_failed_step_and_the_case_continues(engine):
+    instance = start(published(failing_then_fixable()))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    with pytest.raises(EngineError, match="reason"):
+        retry_step(attempts(instance)[0].pk, actor=ACTOR, reason=" ")
+    retry_step(attempts(instance)[0].pk, actor=ACTOR, reason="ledger is back")
+    engine.run()
+    retry_step(attempts(instance)[1].pk, actor=ACTOR, reason="once more")
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    event = AuditEvent.objects.filter(action="step.retried").first()
+    assert event.payload["reason"] == "ledger is back"
+
+
+def test_an_operator_cannot_retry_an_old_attempt(engine):
+    instance = start(published(failing_then_fixable()))
+    engine.run()
+    first = attempts(instance)[0]
+    retry_step(first.pk, actor=ACTOR, reason="again")
+    engine.run()
+    with pytest.raises(NotAllowedNow, match="newer attempt"):
+        retry_step(first.pk, actor=ACTOR, reason="again")
+
+
+def test_an_operator_skips_a_failed_step_with_a_reason(engine):
+    instance = start(published(one_action("tests.broken")))
+    engine.run()
+    skip_step(attempts(instance)[0].pk, actor=ACTOR, reason="booked by hand", output={"manual": True})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert instance.outputs["act"] == {"manual": True}
+    assert AuditEvent.objects.get(action="step.skipped").payload["reason"] == "booked by hand"
+
+
+def test_an_operator_cancels_a_waiting_case_and_it_cannot_be_cancelled_twice(engine):
+    defn = definition(
+        [step("start", "start"), step("pause", "timer", config={"duration_seconds": 600}),
+         step("end", "end")],
+        [link("start", "pause"), link("pause", "end")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    cancel_instance(instance.pk, actor=ACTOR, reason="customer withdrew")
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    assert attempts(instance, "pause")[0].status == StepStatus.CANCELLED
+    with pytest.raises(NotAllowedNow, match="already cancelled"):
+        cancel_instance(instance.pk, actor=ACTOR, reason="again")
+    engine.sweep(timezone.now() + timedelta(hours=1))
+    assert attempts(instance, "end") == []
+
+
+def test_resume_re_dispatches_a_stuck_case(engine):
+    instance = start(published(one_action("tests.book", {"item": "'x'"})))
+    engine.queue.clear()
+    resume_instance(instance.pk, actor=ACTOR, reason="worker was down")
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_an_operator_rolls_back_a_running_case(engine):
+    defn = compensating_flow()
+    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
+    defn["connections"] = [link("start", "reserve"), link("reserve", "charge"),
+                           link("charge", "check"), link("check", "ok")]
+    instance = start(published(defn))
+    engine.run()
+    rollback_instance(instance.pk, actor=ACTOR, reason="order cancelled by customer")
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert instance.data["refunded"] is True
+
+
+def test_a_running_case_with_nothing_to_run_is_flagged_stuck(engine):
+    instance = start(published(one_action("tests.book", {"item": "'x'"})))
+    StepRun.objects.filter(instance=instance).exclude(step_id="start").update(
+        status=StepStatus.CANCELLED
+    )
+    engine.sweep(timezone.now() + timedelta(minutes=5))
+    instance.refresh_from_db()
+    assert instance.stuck_since is not None

@@ -1,0 +1,115 @@
+import pytest
+from django.utils import timezone
+
+from audit.chain import Actor
+from orchestration.connectors import circuit
+from orchestration.engine.api import start_instance
+from orchestration.models import AllowedTarget, CircuitState, InstanceStatus, StepRun
+from tests.httpserver import Reply, scripted_server
+from tests.orchestration.factories import definition, link, published, step
+
+ACTOR = Actor.system("test")
+
+
+@pytest.fixture
+def allow_loopback(settings):
+    settings.PODIUM_HTTP_ALLOWLIST = ["127.0.0.1"]
+
+
+def http_flow(url: str, **extra) -> dict:
+    config = {"method": "POST", "url": url + "/orders/{{ data.order }}",
+              "body": {"amount": "data.amount"}, "timeout_seconds": extra.pop("timeout", 2)}
+    steps = [step("start", "start"), step("call", "http", config=config, **extra),
+             step("end", "end")]
+    connections = [link("start", "call"), link("call", "end")]
+    if "on_error" in extra:
+        steps.append(step("handle", "set", config={"assign": {"handled": "true"}}))
+        connections.append(link("handle", "end"))
+    return definition(steps, connections)
+
+
+def run_flow(engine, defn, data=None):
+    instance = start_instance(published(defn), data or {"order": "A1", "amount": 5},
+                              trigger="manual", actor=ACTOR)
+    engine.run()
+    instance.refresh_from_db()
+    return instance
+
+
+def calls(instance):
+    return list(StepRun.objects.filter(instance=instance, step_id="call").order_by("attempt"))
+
+
+def test_it_posts_the_body_and_keeps_the_answer_as_output(engine, allow_loopback):
+    with scripted_server(Reply(201, {"id": 9})) as server:
+        instance = run_flow(engine, http_flow(server.url))
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert instance.outputs["call"] == {"status": 201, "body": {"id": 9}}
+    request = server.requests[0]
+    assert request["path"] == "/orders/A1"
+    assert request["body"] == {"amount": 5}
+    assert request["headers"]["Idempotency-Key"] == calls(instance)[0].idempotency_key
+
+
+def test_a_server_failing_twice_succeeds_on_the_third_attempt_with_one_idempotency_key(
+    engine, allow_loopback
+):
+    retry = {"attempts": 3, "backoff_seconds": 0.01, "jitter": False}
+    with scripted_server(Reply(503), Reply(502), Reply(200, {"ok": True})) as server:
+        instance = run_flow(engine, http_flow(server.url, retry=retry))
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert [r.status for r in calls(instance)] == ["failed", "failed", "succeeded"]
+    keys = {r["headers"]["Idempotency-Key"] for r in server.requests}
+    assert len(server.requests) == 3 and len(keys) == 1
+
+
+def test_a_4xx_answer_is_permanent_and_takes_the_error_path(engine, allow_loopback):
+    with scripted_server(Reply(422, {"error": "bad amount"})) as server:
+        instance = run_flow(engine, http_flow(server.url, on_error="handle"))
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert instance.data["handled"] is True
+    assert len(calls(instance)) == 1
+    assert "422" in calls(instance)[0].error
+
+
+def test_a_slow_server_times_out(engine, allow_loopback):
+    with scripted_server(Reply(200, {}, delay=1.5)) as server:
+        instance = run_flow(engine, http_flow(server.url, timeout=0.3, retry={"attempts": 1}))
+    assert instance.status == InstanceStatus.FAILED
+    assert calls(instance)[0].error_kind == "timeout"
+
+
+def test_an_oversized_answer_is_refused(engine, allow_loopback):
+    defn = http_flow("http://127.0.0.1:1")
+    with scripted_server(Reply(200, {"blob": "x" * 5000})) as server:
+        defn["steps"][1]["config"]["url"] = server.url
+        defn["steps"][1]["config"]["max_response_bytes"] = 1000
+        instance = run_flow(engine, defn)
+    assert instance.status == InstanceStatus.FAILED
+    assert "larger than 1000 bytes" in instance.error
+
+
+def test_private_addresses_are_refused_unless_allow_listed(engine):
+    with scripted_server(Reply(200, {})) as server:
+        refused = run_flow(engine, http_flow(server.url))
+        AllowedTarget.objects.create(host="127.0.0.1", note="test server")
+        allowed = run_flow(engine, http_flow(server.url))
+    assert refused.status == InstanceStatus.FAILED
+    assert "private or local address" in refused.error
+    assert len(calls(refused)) == 1  # permanent: not retried
+    assert allowed.status == InstanceStatus.SUCCEEDED
+
+
+def test_the_circuit_opens_after_repeated_failures_and_runs_wait_instead_of_calling(
+    engine, allow_loopback
+):
+    with scripted_server(Reply(500)) as server:
+        target = server.url.removeprefix("http://")
+        for _ in range(circuit.FAILURE_THRESHOLD):
+            circuit.record_failure(target)
+        assert CircuitState.objects.get(pk=target).open_until > timezone.now()
+        instance = run_flow(engine, http_flow(server.url, retry={"attempts": 2}))
+    assert server.requests == []
+    runs = calls(instance)
+    assert runs[0].error_kind == "circuit_open"
+    assert runs[1].status == "retry_wait"

@@ -1,0 +1,211 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from audit.chain import Actor
+from orchestration.engine.api import emit_event, start_instance
+from orchestration.models import InstanceStatus, StepRun, StepStatus
+from tests.orchestration.factories import definition, link, published, step
+
+ACTOR = Actor.system("test")
+
+
+def start(version, data=None):
+    return start_instance(version, data or {}, trigger="manual", actor=ACTOR)
+
+
+def split_join(mode: str, n: int | None = None, wait_branch: bool = False) -> dict:
+    join_config = {"mode": mode, **({"n": n} if n else {})}
+    slow = step("c", "wait", config={"event": "go", "key": "'k'"}) if wait_branch else step(
+        "c", "set", config={"assign": {"c": "3"}}
+    )
+    return definition(
+        [
+            step("start", "start"),
+            step("split", "parallel"),
+            step("a", "set", config={"assign": {"a": "1"}}),
+            step("b", "set", config={"assign": {"b": "2"}}),
+            slow,
+            step("join", "join", config=join_config),
+            step("end", "end"),
+        ],
+        [
+            link("start", "split"),
+            link("split", "a"),
+            link("split", "b"),
+            link("split", "c"),
+            link("a", "join"),
+            link("b", "join"),
+            link("c", "join"),
+            link("join", "end"),
+        ],
+    )
+
+
+def runs(instance, step_id):
+    return list(StepRun.objects.filter(instance=instance, step_id=step_id).order_by("id"))
+
+
+def test_a_parallel_split_runs_every_branch_and_an_all_join_fires_once(engine):
+    instance = start(published(split_join("all")))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert {instance.data[k] for k in "abc"} == {1, 2, 3}
+    joins = runs(instance, "join")
+    assert len(joins) == 1
+    assert sorted(joins[0].state["arrived"]) == ["a", "b", "c"]
+    assert len(runs(instance, "end")) == 1
+
+
+def test_an_all_join_waits_for_the_slow_branch(engine):
+    instance = start(published(split_join("all", wait_branch=True)))
+    engine.run()
+    assert runs(instance, "join")[0].status == StepStatus.WAITING
+    emit_event("go", "k", {}, actor=ACTOR)
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_an_any_join_fires_on_the_first_branch_and_absorbs_the_rest(engine):
+    instance = start(published(split_join("any", wait_branch=True)))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert len(runs(instance, "join")) == 1
+    assert len(runs(instance, "end")) == 1
+    assert runs(instance, "c")[0].status == StepStatus.CANCELLED
+
+
+def test_an_n_of_m_join_fires_when_n_branches_arrived(engine):
+    instance = start(published(split_join("n", n=2, wait_branch=True)))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert len(runs(instance, "join")[0].state["arrived"]) == 2
+
+
+def timer_flow(seconds: int) -> dict:
+    return definition(
+        [step("start", "start"), step("pause", "timer", config={"duration_seconds": seconds}),
+         step("end", "end")],
+        [link("start", "pause"), link("pause", "end")],
+    )
+
+
+def test_a_timer_waits_until_the_sweep_finds_it_due(engine):
+    instance = start(published(timer_flow(3600)))
+    engine.run()
+    pause = runs(instance, "pause")[0]
+    assert pause.status == StepStatus.WAITING
+    assert pause.due_at > timezone.now() + timedelta(minutes=59)
+    engine.sweep()
+    assert runs(instance, "pause")[0].status == StepStatus.WAITING
+    engine.sweep(timezone.now() + timedelta(hours=2))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def wait_flow(timeout=None, on_timeout=None) -> dict:
+    config = {"event": "supplier.delayed", "key": "data.order"}
+    if timeout:
+        config["timeout_seconds"] = timeout
+    steps = [step("start", "start"), step("wait", "wait", config=config), step("end", "end")]
+    connections = [link("start", "wait"), link("wait", "end")]
+    if on_timeout:
+        config["on_timeout"] = "late"
+        steps.append(step("late", "end", config={"result": "failure", "reason": "no news"}))
+    return definition(steps, connections)
+
+
+def test_an_event_reaches_the_case_waiting_for_its_key_only(engine):
+    version = published(wait_flow())
+    mine, other = start(version, {"order": "order-17"}), start(version, {"order": "order-18"})
+    engine.run()
+    emit_event("supplier.delayed", "order-17", {"days": 3}, actor=ACTOR)
+    engine.run()
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.status == InstanceStatus.SUCCEEDED
+    assert mine.outputs["wait"]["payload"] == {"days": 3}
+    assert other.status == InstanceStatus.RUNNING
+
+
+def test_a_wait_that_starts_after_the_event_still_sees_it(engine):
+    emit_event("supplier.delayed", "order-17", {"days": 3}, actor=ACTOR)
+    engine.run()
+    instance = start(published(wait_flow()), {"order": "order-17"})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_a_flow_emits_an_event_another_flow_waits_for(engine):
+    waiting = start(published(wait_flow(), slug="waiter"), {"order": "order-9"})
+    emitter = definition(
+        [step("start", "start"),
+         step("tell", "emit", config={"event": "supplier.delayed", "key": "data.order",
+                                      "payload": {"days": "data.days"}}),
+         step("end", "end")],
+        [link("start", "tell"), link("tell", "end")],
+    )
+    start(published(emitter, slug="emitter"), {"order": "order-9", "days": 2})
+    engine.run()
+    waiting.refresh_from_db()
+    assert waiting.status == InstanceStatus.SUCCEEDED
+    assert waiting.outputs["wait"]["payload"] == {"days": 2}
+
+
+def test_a_wait_times_out_onto_its_timeout_path(engine):
+    instance = start(published(wait_flow(timeout=60, on_timeout=True)), {"order": "x"})
+    engine.run()
+    engine.sweep(timezone.now() + timedelta(minutes=2))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert instance.error == "no news"
+
+
+def test_an_event_trigger_starts_a_flow(engine):
+    defn = definition(
+        [step("start", "start", config={"triggers": [{"type": "event", "event": "order.placed"}]}),
+         step("end", "end")],
+        [link("start", "end")],
+    )
+    version = published(defn)
+    emit_event("order.placed", "order-1", {"total": 5}, actor=ACTOR)
+    engine.run()
+    instance = version.instances.get()
+    assert instance.trigger == "event"
+    assert instance.business_key == "order-1"
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("child_fails", [False, True])
+def test_a_subflow_runs_and_reports_back_to_its_parent(engine, child_fails):
+    child = definition(
+        [step("start", "start"),
+         step("calc", "set", config={"assign": {"total": "data.n * 10"}}),
+         step("end", "end", config={"result": "failure" if child_fails else "success",
+                                    "reason": "child said no"})],
+        [link("start", "calc"), link("calc", "end")],
+    )
+    published(child, slug="child")
+    parent = definition(
+        [step("start", "start"),
+         step("call", "subflow", config={"flow": "child", "input": {"n": "data.n"}},
+              on_error="fallback"),
+         step("fallback", "set", config={"assign": {"fell_back": "true"}}),
+         step("end", "end")],
+        [link("start", "call"), link("call", "end"), link("fallback", "end")],
+    )
+    instance = start(published(parent, slug="parent"), {"n": 4})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    if child_fails:
+        assert instance.data["fell_back"] is True
+        assert "child said no" in instance.outputs["call"]["error"]
+    else:
+        assert instance.outputs["call"]["data"]["total"] == 40
