@@ -16,13 +16,14 @@ from django.utils import timezone
 from approvals import events
 from approvals.delegation import active_delegation
 from approvals.escalation import schedule
-from approvals.models import OPEN_TASK_STATUSES, EscalationStage, HumanTask, Priority, TaskStatus
+from approvals.models import OPEN_TASK_STATUSES, HumanTask, Priority, TaskStatus
 from approvals.notify import notify
 from approvals.sla import add_minutes, calendar_for
 from approvals.stepconfig import (
     REQUEST_CHANGES,
     assignee_of,
     escalation_of,
+    first_reassignment,
     outcome_ids,
     sla_of,
 )
@@ -60,10 +61,12 @@ def open_task(
         return existing
     config = step.get("config") or {}
     user, team = _assignee(step, instance)
-    escalation = escalation_of(config)
-    level = 0
-    if escalate and escalation["levels"]:
-        team, user, level = _team(escalation["levels"][0]) or team, None, 1
+    level, stage = 0, 0
+    first = first_reassignment(escalation_of(config)) if escalate else None
+    if first is not None:
+        to_user, to_team = _target(first[1])
+        if to_user or to_team:
+            user, team, level, stage = to_user, to_team, 1, first[0] + 1
     delegation = active_delegation(user.pk) if user else None
     minutes, business_hours = sla_of(step)
     calendar = calendar_for(team.pk if team else None) if business_hours else None
@@ -88,12 +91,12 @@ def open_task(
         config=_kept_config(config, step, business_hours),
         decision_record_id=decision_record_id,
         escalation_level=level,
-        escalation_stage=EscalationStage.REASSIGNED if level else EscalationStage.NONE,
+        escalation_stage=stage,
         ai_seconds=ai_seconds,
         due_at=add_minutes(now, minutes, calendar),
     )
     task.created_at = now
-    task.next_escalation_at = schedule(task, calendar)[1]
+    task.next_escalation_at = schedule(task, calendar)[2]
     task.save()
     events.task_opened(task)
     if task.assignee_user is not None:
@@ -119,6 +122,13 @@ def _assignee(step: dict[str, Any], instance: Any) -> tuple[Any, Group | None]:
 
 def _team(name: str) -> Group | None:
     return Group.objects.filter(name=name).first()
+
+
+def _target(target: str) -> tuple[Any, Group | None]:
+    kind, _sep, name = target.partition(":")
+    if kind == "user":
+        return get_user_model().objects.filter(username=name, is_active=True).first(), None
+    return None, _team(name)
 
 
 def _title(step: dict[str, Any], instance: Any, kind: str) -> str:
@@ -188,7 +198,8 @@ def _why_not_open(task_id: int, user: Any) -> str:
     if task.status == TaskStatus.DONE:
         who = task.decided_by
         name = "you" if who == user else (who.get_full_name() or who.get_username()) if who else ""
-        return f"This task was already decided{' by ' + name if name else ''}: {task.outcome}."
+        outcome = task.outcome.replace("_", " ")
+        return f"This task was already decided{' by ' + name if name else ''}: {outcome}."
     if task.status == TaskStatus.CANCELLED:
         return "This task was cancelled because its case was cancelled."
     if task.status == TaskStatus.EXPIRED:

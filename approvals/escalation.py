@@ -1,10 +1,11 @@
 """The escalation chain, driven by the periodic sweep from database deadlines.
 
-After T1 the holder (or the team) is reminded; after T2 the task is reassigned to the
-next level's team (and again after each further T2 while levels remain); at the final
-deadline the step takes its declared expiry path. The next moment anything happens is
-kept in `next_escalation_at`, so a restarted worker loses nothing: the next sweep
-picks it up. Each move is a conditional update on the stage it expects.
+A step declares ordered stages (see stepconfig.escalation_of): after N minutes notify
+the holder (or the team, or someone named), or reassign to the next level's team or
+person; at the final deadline (the SLA) the step takes its declared expiry path.
+`escalation_stage` counts the stages done, and the moment the next thing happens is
+kept in `next_escalation_at`, so a restarted worker loses nothing: the next sweep picks
+it up. Each move is a conditional update on the stage it expects.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from approvals import events
-from approvals.models import OPEN_TASK_STATUSES, EscalationStage, HumanTask, TaskStatus
+from approvals.models import OPEN_TASK_STATUSES, HumanTask, TaskStatus
 from approvals.notify import notify, team_members
 from approvals.sla import add_minutes, calendar_for, describe
 from audit.chain import Actor
@@ -28,25 +30,17 @@ SWEEP_BATCH = 500
 _TEAM_CALENDAR: Any = object()  # "look the calendar up", as opposed to "no calendar"
 
 
-def schedule(task: HumanTask, calendar: Any = _TEAM_CALENDAR) -> tuple[str, datetime]:
-    """(what happens next, when) for an open task."""
+def schedule(task: HumanTask, calendar: Any = _TEAM_CALENDAR) -> tuple[str, int, datetime]:
+    """(what happens next, which stage, when) for an open task."""
     if calendar is _TEAM_CALENDAR:
-        calendar = (
-            calendar_for(task.assignee_team_id) if task.config.get("business_hours") else None
-        )
-    chain = task.config.get("escalation") or {}
-    t1, t2 = chain.get("notify_after_minutes"), chain.get("reassign_after_minutes")
-    levels = chain.get("levels") or []
-    stage, start = task.escalation_stage, task.created_at
-    if stage == EscalationStage.NONE and t1:
-        at = add_minutes(start, int(t1), calendar)
+        business = task.config.get("business_hours")
+        calendar = calendar_for(task.assignee_team_id) if business else None
+    stages = (task.config.get("escalation") or {}).get("stages") or []
+    for index in range(task.escalation_stage, len(stages)):
+        at = add_minutes(task.created_at, int(stages[index]["after_minutes"]), calendar)
         if at < task.due_at:
-            return "notify", at
-    if t2 and task.escalation_level < len(levels) and stage <= EscalationStage.REASSIGNED:
-        at = add_minutes(start, int(t2) * (task.escalation_level + 1), calendar)
-        if at < task.due_at:
-            return "reassign", at
-    return "expire", task.due_at
+            return stages[index]["action"], index, at
+    return "expire", len(stages), task.due_at
 
 
 def sweep(now: datetime | None = None) -> int:
@@ -68,8 +62,12 @@ def escalate(task_id: int, now: datetime) -> str:
     task = HumanTask.objects.select_related("assignee_user", "claimed_by").get(pk=task_id)
     if not task.is_open or task.next_escalation_at is None or task.next_escalation_at > now:
         return ""
-    action, _at = schedule(task)
-    {"notify": _remind, "reassign": _reassign, "expire": _expire}[action](task, now)
+    action, index, _at = schedule(task)
+    if action == "expire":
+        _expire(task)
+    else:
+        stage = task.config["escalation"]["stages"][index]
+        (_reassign if action == "reassign" else _remind)(task, index, stage["to"], now)
     return action
 
 
@@ -78,17 +76,15 @@ def _advance(task: HumanTask, **changes: Any) -> bool:
     expected = {
         "pk": task.pk,
         "escalation_stage": task.escalation_stage,
-        "escalation_level": task.escalation_level,
         "status__in": OPEN_TASK_STATUSES,
     }
     for name, value in changes.items():
         setattr(task, name, value)
-    task.next_escalation_at = schedule(task)[1]
-    return bool(
-        HumanTask.objects.filter(**expected).update(
-            next_escalation_at=task.next_escalation_at, **changes
-        )
+    task.next_escalation_at = schedule(task)[2]
+    updated = HumanTask.objects.filter(**expected).update(
+        next_escalation_at=task.next_escalation_at, **changes
     )
+    return bool(updated)
 
 
 def _holders(task: HumanTask) -> list[Any]:
@@ -96,43 +92,50 @@ def _holders(task: HumanTask) -> list[Any]:
     return [person] if person else team_members(task.assignee_team_id)
 
 
-def _remind(task: HumanTask, now: datetime) -> None:
+def _resolve(target: str) -> tuple[Any, Group | None]:
+    kind, _sep, name = target.partition(":")
+    if kind == "user":
+        return get_user_model().objects.filter(username=name, is_active=True).first(), None
+    return None, Group.objects.filter(name=name).first()
+
+
+def _remind(task: HumanTask, index: int, target: str, now: datetime) -> None:
+    user, team = _resolve(target) if target else (None, None)
     with transaction.atomic():
-        if not _advance(task, escalation_stage=EscalationStage.NOTIFIED):
+        if not _advance(task, escalation_stage=index + 1):
             return
         left = describe((task.due_at - now).total_seconds())
-        events.task_escalated(task, "reminded", {"due_at": task.due_at})
-        notify(_holders(task), task, f"Reminder: {task.title} is due in {left}.")
+        events.task_escalated(task, "reminded", {"due_at": task.due_at, "to": target})
+        extra = [user] if user else team_members(team.pk) if team else []
+        notify([*_holders(task), *extra], task, f"Reminder: {task.title} is due in {left}.")
 
 
-def _reassign(task: HumanTask, now: datetime) -> None:
-    levels = task.config["escalation"]["levels"]
-    team = Group.objects.filter(name=levels[task.escalation_level]).first()
-    if team is None:
-        log.warning("escalation level %r of task %s is not a team", levels, task.pk)
-        _advance(task, escalation_level=task.escalation_level + 1)
+def _reassign(task: HumanTask, index: int, target: str, now: datetime) -> None:
+    user, team = _resolve(target)
+    if user is None and team is None:
+        log.warning("escalation target %r of task %s does not exist", target, task.pk)
+        _advance(task, escalation_stage=index + 1)
         return
     previous = _holders(task)
     with transaction.atomic():
         if not _advance(
             task,
-            escalation_stage=EscalationStage.REASSIGNED,
+            escalation_stage=index + 1,
             escalation_level=task.escalation_level + 1,
             assignee_team=team,
-            assignee_user=None,
+            assignee_user=user,
             claimed_by=None,
             claimed_at=None,
             status=TaskStatus.ESCALATED,
         ):
             return
-        events.task_escalated(
-            task, "reassigned", {"team": team.name, "level": task.escalation_level}
-        )
-        notify(team_members(team.pk), task, f"Escalated to {team.name}: {task.title}")
-        notify(previous, task, f"{task.title} was escalated to {team.name}.")
+        name = team.name if team else user.get_username()
+        events.task_escalated(task, "reassigned", {"to": target, "level": task.escalation_level})
+        notify([user] if user else team_members(team.pk), task, f"Escalated to you: {task.title}")
+        notify(previous, task, f"{task.title} was escalated to {name}.")
 
 
-def _expire(task: HumanTask, now: datetime) -> None:
+def _expire(task: HumanTask) -> None:
     from orchestration.engine.api import NotAllowedNow, complete_waiting_step
 
     expiry_path = task.config.get("expiry_path") or None
@@ -146,9 +149,7 @@ def _expire(task: HumanTask, now: datetime) -> None:
                     goto_step=expiry_path,
                 )
             except NotAllowedNow as exc:
-                _close(
-                    task, TaskStatus.CANCELLED, f"The case could not take its expiry path: {exc}"
-                )
+                _close(task, TaskStatus.CANCELLED, f"The case could not expire: {exc}")
                 return
         if _close(task, TaskStatus.EXPIRED, "The final deadline passed"):
             events.task_escalated(task, "expired", {"expiry_path": expiry_path})
@@ -156,12 +157,10 @@ def _expire(task: HumanTask, now: datetime) -> None:
 
 
 def _close(task: HumanTask, status: str, reason: str) -> bool:
-    return bool(
-        HumanTask.objects.filter(pk=task.pk, status__in=OPEN_TASK_STATUSES).update(
-            status=status,
-            escalation_stage=EscalationStage.FINAL,
-            next_escalation_at=None,
-            outcome="expired" if status == TaskStatus.EXPIRED else "",
-            reason=reason,
-        )
+    updated = HumanTask.objects.filter(pk=task.pk, status__in=OPEN_TASK_STATUSES).update(
+        status=status,
+        next_escalation_at=None,
+        outcome="expired" if status == TaskStatus.EXPIRED else "",
+        reason=reason,
     )
+    return bool(updated)

@@ -33,13 +33,6 @@ class Priority(models.IntegerChoices):
     URGENT = 4, "Urgent"
 
 
-class EscalationStage(models.IntegerChoices):
-    NONE = 0, "On time"
-    NOTIFIED = 1, "Reminder sent"
-    REASSIGNED = 2, "Reassigned"
-    FINAL = 3, "Past the final deadline"
-
-
 class HumanTask(models.Model):
     step_run = models.ForeignKey(
         "orchestration.StepRun", on_delete=models.CASCADE, related_name="human_tasks"
@@ -83,9 +76,8 @@ class HumanTask(models.Model):
     config = models.JSONField(default=dict, blank=True)
     decision_record_id = models.BigIntegerField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
-    escalation_stage = models.PositiveSmallIntegerField(
-        choices=EscalationStage.choices, default=EscalationStage.NONE
-    )
+    # How many stages of the step's escalation chain have run (see approvals/escalation.py).
+    escalation_stage = models.PositiveSmallIntegerField(default=0)
     ai_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -136,6 +128,14 @@ class HumanTask(models.Model):
     @property
     def allows_bulk(self) -> bool:
         return bool(self.config.get("allow_bulk"))
+
+    @property
+    def escalation_state(self) -> str:
+        if self.status == TaskStatus.EXPIRED:
+            return "Past the final deadline"
+        if self.escalation_level:
+            return f"Escalated to level {self.escalation_level}"
+        return "Reminder sent" if self.escalation_stage else "On time"
 
     @property
     def ai_outcome(self) -> str:

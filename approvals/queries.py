@@ -21,9 +21,25 @@ SORTS = {
 }
 DUE_FILTERS = {"overdue": "Overdue", "today": "Due in 24 h", "week": "Due this week"}
 LIST_FIELDS = (
-    "id", "title", "status", "priority", "kind", "due_at", "created_at", "business_key",
-    "flow_id", "flow__name", "assignee_user_id", "assignee_team_id", "assignee_team__name",
-    "claimed_by_id", "claimed_by__username", "escalation_level", "config", "outcomes", "proposal",
+    "id",
+    "title",
+    "status",
+    "priority",
+    "kind",
+    "due_at",
+    "created_at",
+    "business_key",
+    "flow_id",
+    "flow__name",
+    "assignee_user_id",
+    "assignee_team_id",
+    "assignee_team__name",
+    "claimed_by_id",
+    "claimed_by__username",
+    "escalation_level",
+    "config",
+    "outcomes",
+    "proposal",
 )
 
 
@@ -124,20 +140,33 @@ def similar_cases(task: HumanTask, limit: int = 5) -> list[dict[str, Any]]:
     """Decided tasks of the same step whose case data is closest to this one's."""
     fields = task.config.get("fields") or list(task.context)[:20]
     past = (
-        HumanTask.objects.filter(flow_id=task.flow_id, step_id=task.step_id,
-                                 status=TaskStatus.DONE)
+        HumanTask.objects.filter(flow_id=task.flow_id, step_id=task.step_id, status=TaskStatus.DONE)
         .exclude(pk=task.pk)
         .order_by("-decided_at")
-        .values("id", "business_key", "instance_id", "outcome", "reason", "decided_at",
-                "decided_by__username", "context")[:200]
+        .values(
+            "id",
+            "business_key",
+            "instance_id",
+            "outcome",
+            "reason",
+            "decided_at",
+            "decided_by__username",
+            "context",
+        )[:200]
     )
     scored = []
     for row in past:
         score = _similarity(task.context, row["context"], fields)
         scored.append((score, row))
     scored.sort(key=lambda pair: -pair[0])
-    return [{**row, "similarity": round(score * 100), "shown": {f: _path(row["context"], f)
-             for f in fields[:4]}} for score, row in scored[:limit]]
+    return [
+        {
+            **row,
+            "similarity": round(score * 100),
+            "shown": {f: _path(row["context"], f) for f in fields[:4]},
+        }
+        for score, row in scored[:limit]
+    ]
 
 
 def _path(data: Any, path: str) -> Any:

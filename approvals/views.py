@@ -22,7 +22,6 @@ from approvals.models import (
     HumanTask,
     Notification,
     Priority,
-    TaskStatus,
 )
 from approvals.stepconfig import REQUEST_CHANGES, outcome_labels
 from audit.models import AuditEvent, DecisionRecord
@@ -47,12 +46,18 @@ def team_queue(request: HttpRequest, team_id: int | None = None) -> HttpResponse
     if team_id is None and teams:
         return redirect("approvals:team_queue", team_id=teams[0].pk)
     if team_id is None:
-        return _task_list(request, HumanTask.objects.none(),
-                          {"tab": "team", "teams": [], "heading": "Team queues"})
+        return _task_list(
+            request,
+            HumanTask.objects.none(),
+            {"tab": "team", "teams": [], "heading": "Team queues"},
+        )
     team = access.get_team(request.user, team_id)
     tasks = queries.open_tasks(HumanTask.objects.filter(assignee_team=team))
-    return _task_list(request, tasks, {"tab": "team", "team": team, "teams": teams,
-                                       "heading": f"{team.name} queue"})
+    return _task_list(
+        request,
+        tasks,
+        {"tab": "team", "team": team, "teams": teams, "heading": f"{team.name} queue"},
+    )
 
 
 def _task_list(request: HttpRequest, tasks: Any, extra: dict[str, Any]) -> HttpResponse:
@@ -84,16 +89,20 @@ def _task_list(request: HttpRequest, tasks: Any, extra: dict[str, Any]) -> HttpR
 
 def _tab_counts(user: Any) -> dict[str, int]:
     mine = HumanTask.objects.filter(assignee_user=user, status__in=OPEN_TASK_STATUSES)
-    team = HumanTask.objects.filter(assignee_team_id__in=access.team_ids(user),
-                                    claimed_by__isnull=True, status__in=OPEN_TASK_STATUSES)
+    team = HumanTask.objects.filter(
+        assignee_team_id__in=access.team_ids(user),
+        claimed_by__isnull=True,
+        status__in=OPEN_TASK_STATUSES,
+    )
     return {"mine": queries.capped_count(mine), "team": queries.capped_count(team)}
 
 
 @require_GET
 def nav_count(request: HttpRequest) -> HttpResponse:
     counts = _tab_counts(request.user)
-    return TemplateResponse(request, "approvals/nav_count.html",
-                            {"total": counts["mine"] + counts["team"], **counts})
+    return TemplateResponse(
+        request, "approvals/nav_count.html", {"total": counts["mine"] + counts["team"], **counts}
+    )
 
 
 @require_GET
@@ -104,18 +113,24 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
 
 def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[str, Any]:
     labels = outcome_labels(task.config)
-    record = (DecisionRecord.objects.filter(pk=task.decision_record_id).first()
-              if task.decision_record_id else None)
-    events = (AuditEvent.objects.filter(instance_id=task.instance_id)
-              .order_by("occurred_at", "id")[:200])
+    record = (
+        DecisionRecord.objects.filter(pk=task.decision_record_id).first()
+        if task.decision_record_id
+        else None
+    )
+    events = AuditEvent.objects.filter(instance_id=task.instance_id).order_by("occurred_at", "id")[
+        :200
+    ]
     return {
         "task": task,
         "record": record,
         "outcomes": [(o, labels.get(o, o.replace("_", " ").capitalize())) for o in task.outcomes],
         "request_changes": REQUEST_CHANGES,
         "may_act": access.may_act(request.user, task) and task.is_open,
-        "can_claim": task.is_open and task.assignee_team_id and not task.claimed_by_id
-                     and task.assignee_team_id in access.team_ids(request.user),
+        "can_claim": task.is_open
+        and task.assignee_team_id
+        and not task.claimed_by_id
+        and task.assignee_team_id in access.team_ids(request.user),
         "timeline": events,
         "similar": queries.similar_cases(task),
         "split": queries.time_split(task),
@@ -130,8 +145,9 @@ def _conflict(request: HttpRequest, task_id: int, message: str, status: int) -> 
         context = _task_context(request, task, error=message)
         return TemplateResponse(request, "approvals/task.html#decision", context, status=status)
     messages.error(request, message)
-    return TemplateResponse(request, "approvals/task.html", _task_context(request, task),
-                            status=status)
+    return TemplateResponse(
+        request, "approvals/task.html", _task_context(request, task), status=status
+    )
 
 
 @require_POST
@@ -151,9 +167,12 @@ def decide(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 def _after_decision(request: HttpRequest, task: HumanTask) -> HttpResponse:
-    following = (HumanTask.objects.filter(assignee_user=request.user,
-                                          status__in=OPEN_TASK_STATUSES)
-                 .order_by("due_at", "id").values_list("id", flat=True).first())
+    following = (
+        HumanTask.objects.filter(assignee_user=request.user, status__in=OPEN_TASK_STATUSES)
+        .order_by("due_at", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
     if request.htmx:
         task = access.get_task(request.user, task.pk)
         context = _task_context(request, task, next_task=following, just_decided=True)
@@ -202,16 +221,20 @@ def _task_changed(request: HttpRequest, task_id: int, text: str) -> HttpResponse
 @require_POST
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("task") if i.isdigit()][:200]
-    tasks = [t for t in access.tasks_for(request.user).filter(pk__in=ids)
-             if access.may_act(request.user, t)]
-    approved, problems = actions.bulk_approve(tasks, request.user,
-                                              request.POST.get("reason", ""))
+    tasks = [
+        t
+        for t in access.tasks_for(request.user).filter(pk__in=ids)
+        if access.may_act(request.user, t)
+    ]
+    approved, problems = actions.bulk_approve(tasks, request.user, request.POST.get("reason", ""))
     if approved:
         messages.success(request, f"Approved {approved} task{'s' if approved != 1 else ''}.")
     for problem in problems[:10]:
         messages.warning(request, problem)
     if len(tasks) < len(ids):
-        messages.warning(request, f"{len(ids) - len(tasks)} selected task(s) are not yours to act on.")
+        messages.warning(
+            request, f"{len(ids) - len(tasks)} selected task(s) are not yours to act on."
+        )
     return redirect(request.POST.get("next") or "approvals:inbox")
 
 
@@ -228,19 +251,35 @@ def escalations(request: HttpRequest) -> HttpResponse:
         tasks = tasks.filter(assignee_team_id=int(team))
     if level.isdigit():
         tasks = tasks.filter(escalation_level=int(level))
-    summary = (tasks.values("assignee_team_id", "assignee_team__name")
-               .annotate(total=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)),
-                         escalated=Count("id", filter=Q(escalation_level__gt=0)))
-               .order_by("-overdue", "assignee_team__name"))
-    rows = list(tasks.select_related("assignee_team", "assignee_user", "claimed_by", "flow")
-                .order_by("due_at", "id")[:200])
+    summary = (
+        tasks.values("assignee_team_id", "assignee_team__name")
+        .annotate(
+            total=Count("id"),
+            overdue=Count("id", filter=Q(due_at__lt=now)),
+            escalated=Count("id", filter=Q(escalation_level__gt=0)),
+        )
+        .order_by("-overdue", "assignee_team__name")
+    )
+    rows = list(
+        tasks.select_related("assignee_team", "assignee_user", "claimed_by", "flow").order_by(
+            "due_at", "id"
+        )[:200]
+    )
     for task in rows:
         task.split = queries.time_split(task, now)
         task.split_total = sum(task.split.values()) or 1
-    return TemplateResponse(request, "approvals/escalations.html", {
-        "rows": rows, "summary": list(summary), "now": now, "team": team, "level": level,
-        "teams": access.teams_for(request.user),
-    })
+    return TemplateResponse(
+        request,
+        "approvals/escalations.html",
+        {
+            "rows": rows,
+            "summary": list(summary),
+            "now": now,
+            "team": team,
+            "level": level,
+            "teams": access.teams_for(request.user),
+        },
+    )
 
 
 def away(request: HttpRequest) -> HttpResponse:
@@ -248,22 +287,30 @@ def away(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            start_delegation(request.user, data["delegate"], data["starts_at"], data["ends_at"],
-                             data["note"])
+            start_delegation(
+                request.user, data["delegate"], data["starts_at"], data["ends_at"], data["note"]
+            )
         except DelegationInvalid as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Your tasks go to {data['delegate']} until "
-                                      f"{timezone.localtime(data['ends_at']):%d %b %H:%M}.")
+            messages.success(
+                request,
+                f"Your tasks go to {data['delegate']} until "
+                f"{timezone.localtime(data['ends_at']):%d %b %H:%M}.",
+            )
             return redirect("approvals:away")
-    mine = Delegation.objects.filter(user=request.user, ended_at__isnull=True,
-                                     ends_at__gt=timezone.now()).select_related("delegate")
-    received = Delegation.objects.filter(delegate=request.user, ended_at__isnull=True,
-                                         ends_at__gt=timezone.now()).select_related("user")
-    return TemplateResponse(request, "approvals/away.html",
-                            {"form": form, "mine": mine, "received": received,
-                             "now": timezone.now()},
-                            status=400 if form.errors else 200)
+    mine = Delegation.objects.filter(
+        user=request.user, ended_at__isnull=True, ends_at__gt=timezone.now()
+    ).select_related("delegate")
+    received = Delegation.objects.filter(
+        delegate=request.user, ended_at__isnull=True, ends_at__gt=timezone.now()
+    ).select_related("user")
+    return TemplateResponse(
+        request,
+        "approvals/away.html",
+        {"form": form, "mine": mine, "received": received, "now": timezone.now()},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -281,6 +328,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         mine.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("approvals:notifications")
-    return TemplateResponse(request, "approvals/notifications.html",
-                            {"notifications": mine.select_related("task").order_by("-id")[:50]})
-
+    return TemplateResponse(
+        request,
+        "approvals/notifications.html",
+        {"notifications": mine.select_related("task").order_by("-id")[:50]},
+    )

@@ -5,7 +5,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
 from audit import events
-from audit.models import AuditEvent
+from audit.models import AuditEvent, DecisionRecord, VerificationRun
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
@@ -39,6 +39,38 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit records are append-only: the admin shows them and changes nothing."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DecisionRecord)
+class DecisionRecordAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "step_id",
+        "business_key",
+        "proposed_outcome",
+        "final_outcome",
+        "decided_by",
+        "overrode_ai",
+    )
+    search_fields = ("business_key", "step_id")
+
+
+@admin.register(VerificationRun)
+class VerificationRunAdmin(ReadOnlyAdmin):
+    list_display = ("finished_at", "trigger", "ok", "checked", "summary")
 
 
 admin.site.unregister(User)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.models import ActorKind, AuditEvent
@@ -137,16 +137,39 @@ def _value(value: Any) -> str:
 
 
 def canonical_text(
-    stream: str, seq: int, occurred_at: Any, actor_kind: str, actor_id: str, actor_label: str,
-    actor_version: str, action: str, object_type: str, object_id: str, flow_id: int | None,
-    instance_id: int | None, business_key: str, payload: Any, prev_hash: str,
-) -> str:  # fmt: skip
+    stream: str,
+    seq: int,
+    occurred_at: Any,
+    actor_kind: str,
+    actor_id: str,
+    actor_label: str,
+    actor_version: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    flow_id: int | None,
+    instance_id: int | None,
+    business_key: str,
+    payload: Any,
+    prev_hash: str,
+) -> str:
     return CANONICAL_TEMPLATE % (
-        _value(action), _value(actor_id), _value(actor_kind), _value(actor_label),
-        _value(actor_version), _value(business_key), _value(flow_id), _value(instance_id),
-        _value(object_id), _value(object_type), _esc(_timestamp(occurred_at)),
-        _json(payload), _value(prev_hash), _value(seq), _value(stream),
-    )  # fmt: skip
+        _value(action),
+        _value(actor_id),
+        _value(actor_kind),
+        _value(actor_label),
+        _value(actor_version),
+        _value(business_key),
+        _value(flow_id),
+        _value(instance_id),
+        _value(object_id),
+        _value(object_type),
+        _esc(_timestamp(occurred_at)),
+        _json(payload),
+        _value(prev_hash),
+        _value(seq),
+        _value(stream),
+    )
 
 
 def compute_hash(values: dict[str, Any]) -> str:
@@ -197,10 +220,44 @@ def build_events(
     return events, (seq, prev)
 
 
+_INSERT_COLUMNS = (*_HASHED_FIELDS, "hash")
+
+
+def insert_events(events: list[AuditEvent]) -> None:
+    """One plain INSERT for a few events: the hot path of every engine transition, so
+    it skips bulk_create's per-object work (ids are not read back)."""
+    if not events:
+        return
+    if len(events) > 100:
+        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        return
+    postgres = connection.vendor == "postgresql"
+    row = (
+        "("
+        + ", ".join("%s::jsonb" if c == "payload" and postgres else "%s" for c in _INSERT_COLUMNS)
+        + ")"
+    )
+    params: list[Any] = []
+    for event in events:
+        for column in _INSERT_COLUMNS:
+            value = getattr(event, column)
+            if column == "payload":
+                value = plain_json(value)
+            elif column == "occurred_at" and not postgres:
+                value = connection.ops.adapt_datetimefield_value(value)
+            params.append(value)
+    table = AuditEvent._meta.db_table
+    sql = f"INSERT INTO {table} ({', '.join(_INSERT_COLUMNS)}) VALUES " + ", ".join(
+        [row] * len(events)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def append_at_head(stream: str, head: tuple[int, str], entries: list[Entry]) -> tuple[int, str]:
     """Append to a stream whose head the caller holds under its own lock."""
     events, new_head = build_events(stream, head, entries)
-    AuditEvent.objects.bulk_create(events)
+    insert_events(events)
     return new_head
 
 

@@ -32,7 +32,9 @@ class AppendOnlyModel(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None and not self._state.adding:
-            raise PermissionError("Audit records are append-only; write a correcting event instead.")
+            raise PermissionError(
+                "Audit records are append-only; write a correcting event instead."
+            )
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
@@ -84,6 +86,12 @@ class AuditEvent(models.Model):
                 fields=["actor_kind", "actor_id", "-occurred_at", "-id"], name="audit_actor"
             ),
             models.Index(fields=["-occurred_at", "-id"], name="audit_time"),
+            # "Which cases did model version X decide?" — AI events only.
+            models.Index(
+                fields=["actor_id", "actor_version", "-occurred_at", "-id"],
+                condition=models.Q(actor_kind="ai"),
+                name="audit_ai_version",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -128,7 +136,7 @@ class DecisionRecordQuerySet(models.QuerySet["DecisionRecord"]):
     def update(self, **kwargs: object) -> int:
         """Only finalisation: final fields, finalised_at set, on records not yet final."""
         _check_finalisation(kwargs)
-        return super().filter(finalised_at__isnull=True).update(**kwargs)
+        return models.QuerySet.update(self.filter(finalised_at__isnull=True), **kwargs)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError("Decision records cannot be deleted.")
@@ -178,14 +186,14 @@ class DecisionRecord(models.Model):
     overrode_ai = models.BooleanField(null=True)
     finalised_at = models.DateTimeField(null=True, blank=True)
 
+    objects = DecisionRecordQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(fields=["instance_id"], name="decision_instance"),
             models.Index(fields=["flow_id", "step_id", "-created_at"], name="decision_flow_step"),
             models.Index(fields=["business_key"], name="decision_business_key"),
         ]
-
-    objects = DecisionRecordQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"decision {self.pk} on {self.step_id}"

@@ -20,6 +20,7 @@ import threading
 import time
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -65,7 +66,8 @@ class VerificationResult:
 
     def summary(self) -> str:
         if self.ok:
-            return f"All {self.checked:,} events in {self.streams:,} chains verified."
+            chains = "chain" if self.streams == 1 else "chains"
+            return f"All {self.checked:,} events in {self.streams:,} {chains} verified."
         first = self.problems[0]
         where = f"event {first.event_id}" if first.event_id else f"stream {first.stream}"
         more = f" ({len(self.problems)} problems in all)" if len(self.problems) > 1 else ""
@@ -127,21 +129,53 @@ def _read_ahead(cursor: Any):
 
 
 def _row_hash(
-    row: tuple, loads=json.loads, dumps=plain_json, esc=json.encoder.encode_basestring,
-    template=CANONICAL_TEMPLATE, sha=hashlib.sha256, text_row=canonical_text,
-) -> str:  # fmt: skip
+    row: tuple,
+    loads=json.loads,
+    dumps=plain_json,
+    esc=json.encoder.encode_basestring,
+    template=CANONICAL_TEMPLATE,
+    sha=hashlib.sha256,
+    text_row=canonical_text,
+) -> str:
     """audit.chain.compute_hash for a raw row, inlined for the common column types."""
-    (_, stream, seq, ts, kind, actor_id, label, version, action, otype, oid, flow_id,
-     instance_id, key, payload, prev) = row[:16]  # fmt: skip
+    (
+        _,
+        stream,
+        seq,
+        ts,
+        kind,
+        actor_id,
+        label,
+        version,
+        action,
+        otype,
+        oid,
+        flow_id,
+        instance_id,
+        key,
+        payload,
+        prev,
+    ) = row[:16]
     if type(ts) is not str or type(seq) is not int:
         text = text_row(*row[1:14], loads(payload) if type(payload) is str else payload, prev)
     else:
         text = template % (
-            esc(action), esc(actor_id), esc(kind), esc(label), esc(version), esc(key),
-            "null" if flow_id is None else flow_id, "null" if instance_id is None else instance_id,
-            esc(oid), esc(otype), esc(ts),
-            dumps(loads(payload) if type(payload) is str else payload), esc(prev), seq, esc(stream),
-        )  # fmt: skip
+            esc(action),
+            esc(actor_id),
+            esc(kind),
+            esc(label),
+            esc(version),
+            esc(key),
+            "null" if flow_id is None else flow_id,
+            "null" if instance_id is None else instance_id,
+            esc(oid),
+            esc(otype),
+            esc(ts),
+            dumps(loads(payload) if type(payload) is str else payload),
+            esc(prev),
+            seq,
+            esc(stream),
+        )
     return sha(text.encode()).hexdigest()
 
 
@@ -278,13 +312,12 @@ def _check_instance_heads(walk: _Walk, instance_ids: list[int] | None = None) ->
         walk.add(None, stream, f"event #{seq}, recorded as the case's latest, is missing")
 
 
-def record_run(trigger: str, requested_by: str = "") -> VerificationRun:
-    """Verify everything and keep the result; the audit page shows the latest run."""
-    started_at = timezone.now()
-    result = verify_all()
+def save_run(result: VerificationResult, trigger: str, requested_by: str = "") -> VerificationRun:
+    """Keep a verification result; the audit page shows the latest one."""
+    finished_at = timezone.now()
     return VerificationRun.objects.create(
-        started_at=started_at,
-        finished_at=timezone.now(),
+        started_at=finished_at - timedelta(seconds=result.seconds),
+        finished_at=finished_at,
         trigger=trigger,
         ok=result.ok,
         checked=result.checked,
@@ -293,6 +326,15 @@ def record_run(trigger: str, requested_by: str = "") -> VerificationRun:
         problems=[p.as_dict() for p in result.problems],
         requested_by=requested_by,
     )
+
+
+def record_run(trigger: str, requested_by: str = "") -> VerificationRun:
+    """Verify every chain, keep the result and write it to the audit log."""
+    from audit import events
+
+    run = save_run(verify_all(), trigger, requested_by)
+    events.chains_verified(run)
+    return run
 
 
 def last_run() -> VerificationRun | None:

@@ -172,6 +172,8 @@ if BROKER_IS_FILESYSTEM:
     # several worker processes (each message file is claimed with an exclusive lock).
     # It has no redelivery of unacknowledged messages; the sweep re-dispatches lost work.
     _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -200,6 +202,7 @@ PODIUM_SWEEP_SECONDS = env_int("PODIUM_SWEEP_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "podium-sweep": {"task": "orchestration.sweep", "schedule": PODIUM_SWEEP_SECONDS},
     "podium-audit-seal": {"task": "audit.seal", "schedule": 60.0},
+    "podium-audit-verify": {"task": "audit.verify", "schedule": 3600.0},
 }
 
 # --- Podium --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 
 DEMO_PASSWORD = "podium-demo"
 TEAMS = ["Finance", "Support", "Operations", "Compliance", "Platform"]
@@ -48,4 +48,7 @@ def seed_people() -> list[DemoUser]:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         user.groups.add(*(teams[name] for name in spec.teams))
+    # The auditor role (audit/access.py): Compliance sees every flow's audit data.
+    auditor = Permission.objects.get(content_type__app_label="audit", codename="view_auditevent")
+    teams["Compliance"].permissions.add(auditor)
     return DEMO_USERS

@@ -43,6 +43,8 @@ def queue_lengths(timeout: float = 2.0) -> list[QueueLength]:
                 try:
                     declared = channel.queue_declare(queue=name, passive=True)
                     result.append(QueueLength(name, int(declared.message_count)))
+                except FileNotFoundError:  # filesystem broker: nothing was ever queued
+                    result.append(QueueLength(name, 0))
                 except Exception as exc:  # e.g. the queue does not exist yet
                     result.append(QueueLength(name, None, _short(exc)))
     except Exception as exc:

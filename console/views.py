@@ -97,7 +97,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def allow_list(request: HttpRequest) -> HttpResponse:
-    form = AllowedTargetForm(request.POST or None)
+    form = AllowedTargetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         host = form.cleaned_data["host"]
         if AllowedTarget.objects.filter(host=host).exists():

@@ -37,6 +37,7 @@ PERMISSION_LABELS = {
     PUBLISH: "Publish versions",
     OPERATE: "Start, cancel, retry and skip",
 }
+SHORT_NAMES = {VIEW: "view", EDIT: "edit", PUBLISH: "publish", OPERATE: "operate"}
 # Who may decide who can do what on a flow (and so grant themselves anything):
 # the holders of its highest permission.
 MANAGE = PUBLISH
@@ -60,9 +61,7 @@ def can(user: Any, perm: str, flow: Flow) -> bool:
 
 def permissions_on(user: Any, flow: Flow) -> dict[str, bool]:
     """{"view": True, "edit": False, ...} for templates."""
-    return {
-        perm.split(".")[1].split("_")[0]: can(user, perm, flow) for perm in ALL_FLOW_PERMISSIONS
-    }
+    return {SHORT_NAMES[perm]: can(user, perm, flow) for perm in ALL_FLOW_PERMISSIONS}
 
 
 def get_flow(user: Any, slug: str, perm: str = VIEW) -> Flow:

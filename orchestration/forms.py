@@ -40,19 +40,14 @@ class StyledForm(forms.Form):
             if css not in classes:
                 widget.attrs["class"] = f"{classes} {css}".strip()
 
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
-
     def add_error(self, field: str | None, error: Any) -> None:
         super().add_error(field, error)
-        if field in self.fields:
-            widget = self.fields[field].widget
-            if "is-invalid" not in widget.attrs.get("class", ""):
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+        names = list(error) if isinstance(error, dict) else [field]
+        for name in names:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
 
 
 # --- The start form, from JSON Schema -----------------------------------------------
@@ -249,6 +244,7 @@ class ImportYamlForm(StyledForm):
     text = forms.CharField(
         label="…or paste the YAML",
         required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace"}),
     )
 
@@ -274,7 +270,8 @@ class ReasonForm(StyledForm):
     reason = forms.CharField(
         max_length=1000,
         min_length=3,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        # hx-preserve: what an operator types survives the live refresh of the page
+        widget=forms.Textarea(attrs={"rows": 2, "hx-preserve": "true"}),
         error_messages={"required": "Say why: the reason is kept in the audit log."},
     )
 
@@ -295,7 +292,7 @@ class TokenForm(StyledForm):
 class GrantForm(StyledForm):
     holder = forms.ChoiceField(label="Team or person")
     permission = forms.ChoiceField(
-        choices=[(p, label) for p, label in access.PERMISSION_LABELS.items()]
+        choices=[(p, access.SHORT_NAMES[p].capitalize()) for p in access.ALL_FLOW_PERMISSIONS]
     )
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -123,28 +123,30 @@ def _live_context(instance: FlowInstance) -> dict[str, Any]:
     }
 
 
-def _detail_context(request: HttpRequest, instance: FlowInstance) -> dict[str, Any]:
-    context = _live_context(instance)
-    tasks = HumanTask.objects.filter(instance=instance).select_related(
-        "assignee_team", "assignee_user", "decided_by"
+def _detail_context(
+    request: HttpRequest, instance: FlowInstance, live: dict[str, Any]
+) -> dict[str, Any]:
+    context = dict(live)
+    tasks = list(
+        HumanTask.objects.filter(instance=instance).select_related(
+            "assignee_team", "assignee_user", "decided_by"
+        )
     )
+    for task in tasks:
+        task.url = _url("approvals:task_detail", task.pk)
     decisions = list(DecisionRecord.objects.filter(instance_id=instance.pk).order_by("id"))
     for record in decisions:
         record.url = _url("audit:decision", record.pk)
-    tasks = list(tasks)
-    for task in tasks:
-        task.url = _url("approvals:task_detail", task.pk)
-    history = AuditEvent.objects.filter(instance_id=instance.pk).order_by("-occurred_at", "-id")[
-        :50
-    ]
+    history = AuditEvent.objects.filter(instance_id=instance.pk).order_by("-occurred_at", "-id")
     context.update(
         {
             "flow": instance.flow,
             "perms": access.permissions_on(request.user, instance.flow),
             "tasks": tasks,
             "decisions": decisions,
-            "history": history,
+            "history": history[:50],
             "action_form": ReasonForm(),
+            "actionable_runs": _step_choices(live["runs"]),
         }
     )
     return context
@@ -163,17 +165,20 @@ def _step_choices(runs: list[StepRun]) -> list[StepRun]:
 
 def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
     instance = access.get_instance(request.user, instance_id)
-    context = _detail_context(request, instance)
-    context["actionable_runs"] = _step_choices(context["runs"])
+    context = _detail_context(request, instance, _live_context(instance))
     return TemplateResponse(request, "orchestration/instance_detail.html", context)
 
 
 def instance_live(request: HttpRequest, instance_id: int) -> HttpResponse:
-    """The timeline fragment htmx polls every few seconds while the case runs."""
+    """The case's live part, polled every few seconds while it runs.
+
+    Answers 204 (htmx keeps the page, open details stay open) while nothing changed.
+    """
     instance = access.get_instance(request.user, instance_id)
-    context = _live_context(instance)
-    if request.GET.get("since") == context["stamp"]:
-        return HttpResponse(status=204)  # nothing changed: htmx keeps the page as it is
+    live = _live_context(instance)
+    if request.GET.get("since") == live["stamp"]:
+        return HttpResponse(status=204)
+    context = _detail_context(request, instance, live)
     return TemplateResponse(request, "orchestration/instance_detail.html#live", context)
 
 
@@ -225,8 +230,7 @@ def _run_of(instance: FlowInstance, value: str | None) -> StepRun | None:
 def _actions_fragment(
     request: HttpRequest, instance: FlowInstance, form: ReasonForm, status: int
 ) -> HttpResponse:
-    context = _detail_context(request, instance)
-    context["actionable_runs"] = _step_choices(context["runs"])
+    context = _detail_context(request, instance, _live_context(instance))
     context["action_form"] = form
     return render(
         request, "orchestration/instance_detail.html", context, fragment="actions", status=status

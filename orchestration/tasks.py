@@ -5,11 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from orchestration.engine import dispatch, event_bus, notifications, runner, sweep
+from orchestration.engine import dispatch, event_bus, notifications, runner, schedules, sweep
 
 
 @shared_task(name="orchestration.run_step", bind=True)
-def run_step(self, step_run_id: int) -> None:  # noqa: ANN001  (Celery's bound task)
+def run_step(self, step_run_id: int) -> None:
     """Run a step; consecutive ready steps continue in this task, up to a budget."""
     worker = self.request.hostname or ""
     budget = settings.PODIUM_INLINE_STEPS
@@ -43,3 +43,8 @@ def resume_parent(child_instance_id: int) -> None:
 @shared_task(name="orchestration.notify_exception_owner")
 def notify_exception_owner(instance_id: int) -> None:
     notifications.notify_exception_owner(instance_id)
+
+
+@shared_task(name="orchestration.start_scheduled")
+def start_scheduled(flow_id: int, trigger: int = 0) -> None:
+    schedules.start_scheduled(flow_id, trigger)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from orchestration import api, instance_views, views
 
@@ -41,4 +41,6 @@ urlpatterns = [
     path("api/flows/<slug:slug>/start", api.start, name="api_start"),
     path("api/instances/<int:instance_id>", api.instance_status, name="api_instance"),
     path("dashboards/", views.dashboards, name="dashboards"),
+    path("", include("orchestration.editor.urls")),
+    path("", include("orchestration.handoff.urls")),
 ]

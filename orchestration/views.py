@@ -50,6 +50,11 @@ def go(request: HttpRequest, url: str) -> HttpResponse:
     return redirect(url)
 
 
+def _posted(request: HttpRequest) -> Any:
+    """The POST data of a POST (even an empty one), else None for an unbound form."""
+    return request.POST if request.method == "POST" else None
+
+
 def problems_of(exc: Exception) -> list[str] | None:
     """The list of problems an action's error carries (import, publish), or None."""
     problems = getattr(exc, "problems", None)
@@ -62,8 +67,9 @@ def _problem_text(problem: Any) -> str:
     if isinstance(problem, str):
         return problem
     message = getattr(problem, "message", None) or str(problem)
-    step = getattr(problem, "step_id", None) or getattr(problem, "step", None)
-    return f"{step}: {message}" if step else message
+    where = getattr(problem, "step_id", None) or getattr(problem, "field", None)
+    text = f"{where}: {message}" if where else message
+    return text if getattr(problem, "is_error", True) else f"Warning — {text}"
 
 
 def url_or_path(name: str, path: str, **kwargs: Any) -> str:
@@ -101,17 +107,17 @@ def flow_list(request: HttpRequest) -> HttpResponse:
 
 
 def flow_create(request: HttpRequest) -> HttpResponse:
-    form = NewFlowForm(request.POST or None, user=request.user)
+    form = NewFlowForm(_posted(request), user=request.user)
     if request.method == "POST" and form.is_valid():
         from orchestration import actions
 
         data = form.cleaned_data
         flow = actions.create_flow(
-            name=data["name"],
+            data["name"],
             owner_team=data["owner_team"],
             exception_owner_team=data["exception_owner_team"],
             description=data["description"],
-            user=request.user,
+            created_by=request.user,
         )
         messages.success(request, f"Flow “{flow.name}” created. Draw its steps in the editor.")
         return go(request, reverse("orchestration:flow_detail", args=[flow.slug]))
@@ -121,7 +127,7 @@ def flow_create(request: HttpRequest) -> HttpResponse:
 
 def flow_import(request: HttpRequest) -> HttpResponse:
     """Import YAML as a new flow; every problem is listed and nothing is stored."""
-    form = ImportYamlForm(request.POST or None, request.FILES or None)
+    form = ImportYamlForm(_posted(request), request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         from orchestration import actions
@@ -213,7 +219,10 @@ def version_retire(request: HttpRequest, slug: str, number: int) -> HttpResponse
         )
     from orchestration import actions
 
-    actions.retire_version(version, user=request.user)
+    try:
+        actions.retire_version(version, user=request.user)
+    except actions.VersionLocked as exc:  # someone retired it a moment ago
+        return _refused(request, version.flow, str(exc))
     messages.success(
         request, f"v{number} is retired: no new cases start on it; running ones finish."
     )
@@ -233,6 +242,8 @@ def version_publish(request: HttpRequest, slug: str, number: int) -> HttpRespons
 
     try:
         actions.publish_version(version, user=request.user, note=note)
+    except actions.VersionLocked as exc:  # someone published it a moment ago
+        return _refused(request, version.flow, str(exc))
     except Exception as exc:
         problems = problems_of(exc)
         if problems is None:
@@ -293,7 +304,7 @@ def _start_form(version: FlowVersion, data: Any = None) -> StartForm:
 def flow_start(request: HttpRequest, slug: str) -> HttpResponse:
     flow = access.get_flow(request.user, slug, access.OPERATE)
     version = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
-    form = _start_form(version, request.POST or None) if version else None
+    form = _start_form(version, _posted(request)) if version else None
     context = {"flow": flow, "current": version, "start_form": form}
     if request.method != "POST" or form is None:
         status = 409 if request.method == "POST" else 200

@@ -14,6 +14,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_engine_caches() -> None:
+    from orchestration.engine.graphs import clear_caches
+
+    clear_caches()
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
 

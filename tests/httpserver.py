@@ -37,8 +37,12 @@ def scripted_server(*replies: Reply) -> Iterator[ScriptedServer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             state.requests.append(
-                {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                 "body": json.loads(body) if body else None}
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": json.loads(body) if body else None,
+                }
             )
             reply = state.next_reply()
             time.sleep(reply.delay)

@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_database_url() -> str:
     db = connection.settings_dict
     if connection.vendor == "postgresql":
-        user, host, port = db.get("USER") or "postgres", db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+        user, host, port = (
+            db.get("USER") or "postgres",
+            db.get("HOST") or "127.0.0.1",
+            db.get("PORT") or 5432,
+        )
         return f"postgres://{user}@{host}:{port}/{db['NAME']}"
     return f"sqlite:///{db['NAME']}"
 
@@ -35,9 +39,21 @@ def worker_process(**env: str) -> Iterator[subprocess.Popen]:
         **env,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-         "--concurrency=1", "--loglevel=WARNING", f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
-         "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         cwd=ROOT,
         env=environment,
         start_new_session=True,

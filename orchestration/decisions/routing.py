@@ -80,11 +80,16 @@ class Route:
         return ROUTE_LABELS.get(self.route, self.route)
 
 
+def is_shadow(config: dict[str, Any]) -> bool:
+    return bool(config.get("shadow")) or config.get("mode") == "shadow"
+
+
 def threshold_of(config: dict[str, Any]) -> tuple[float, float | None]:
     """(accept at or above, escalate below) from `bands` or the single `threshold`."""
     bands = config.get("bands") or {}
     if bands:
-        return float(bands.get("accept", DEFAULT_THRESHOLD)), _optional(bands.get("escalate"))
+        accept = bands.get("auto_above", bands.get("accept", DEFAULT_THRESHOLD))
+        return float(accept), _optional(bands.get("escalate_below", bands.get("escalate")))
     return float(config.get("threshold", DEFAULT_THRESHOLD)), None
 
 
@@ -102,9 +107,9 @@ def route(
         {
             "check": "threshold",
             "rule": f"confidence ≥ {accept:g}",
-            "label": "Confidence threshold",
+            "label": _confidence_label(proposal.confidence, accept),
             "result": "pass" if confident else "hold",
-            "detail": "" if proposal.confidence is None else f"{proposal.confidence:.2f}",
+            "detail": "",
         }
     )
     never = [str(o) for o in config.get("never_automatic") or []]
@@ -119,9 +124,16 @@ def route(
             }
         )
     result = _first_reason(proposal, errors, checks, never, confident, escalate)
-    if config.get("mode") == "shadow":
+    if is_shadow(config):
         return Route("shadow", checks, would_be_automatic=result == AUTOMATIC)
     return Route(result, checks)
+
+
+def _confidence_label(confidence: float | None, accept: float) -> str:
+    if confidence is None:
+        return f"No confidence to compare with the threshold of {accept:.0%}"
+    relation = "reaches" if confidence >= accept else "is below"
+    return f"Confidence {confidence:.0%} {relation} the threshold of {accept:.0%}"
 
 
 def _first_reason(proposal, errors, checks, never, confident, escalate) -> str:

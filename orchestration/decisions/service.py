@@ -16,7 +16,7 @@ from audit.models import DecisionRecord
 from orchestration.decisions import events
 from orchestration.decisions.guards import check_guards
 from orchestration.decisions.providers import Proposal, ProviderError, Question, ask
-from orchestration.decisions.routing import Route, combine, route, threshold_of
+from orchestration.decisions.routing import Route, combine, is_shadow, route, threshold_of
 
 
 @dataclass
@@ -80,7 +80,7 @@ def propose(
     question_context = {**context, "input": inputs}
     proposals, errors = [], []
     for settings in providers_of(config):
-        kind = str(settings.get("kind") or settings.get("type") or "")
+        kind = settings["kind"]
         question = Question(
             flow_id, step_id, outcome_ids(config), inputs, question_context, settings
         )
@@ -96,7 +96,10 @@ def providers_of(config: dict[str, Any]) -> list[dict[str, Any]]:
     raw = config.get("providers") or config.get("provider") or []
     if isinstance(raw, str | dict):
         raw = [raw]
-    return [{"kind": item} if isinstance(item, str) else dict(item) for item in raw]
+    providers = [{"type": item} if isinstance(item, str) else dict(item) for item in raw]
+    for provider in providers:
+        provider["kind"] = str(provider.get("type") or provider.get("kind") or "")
+    return providers
 
 
 def select_inputs(fields: list[str] | None, data: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +116,7 @@ def select_inputs(fields: list[str] | None, data: dict[str, Any]) -> dict[str, A
 
 def sampled_for_qa(step_run: Any, config: dict[str, Any]) -> bool:
     """Deterministic per step run, so a redelivered message samples the same way."""
-    share = float(config.get("qa_sample") or 0)
+    share = float(config.get("qa_sample_rate") or config.get("qa_sample") or 0)
     if share <= 0:
         return False
     digest = hashlib.sha256(str(step_run.idempotency_key).encode()).digest()
@@ -159,7 +162,7 @@ def _record(step_run, step, instance, inputs, proposal: Proposal, decision_route
         policy_checks=checks,
         confidence=proposal.confidence,
         threshold=accept,
-        mode=str((step.get("config") or {}).get("mode") or "auto"),
+        mode="shadow" if is_shadow(step.get("config") or {}) else "auto",
         route=decision_route.route,
         proposed_outcome=proposal.outcome,
         final_outcome=proposal.outcome if automatic else "",
@@ -203,19 +206,19 @@ def _open_review(
 def record_human_decision(record_id: int, outcome: str, reason: str, user: Any) -> bool | None:
     """Write the person's final call on the record; returns whether it overrode the AI."""
     record = DecisionRecord.objects.get(pk=record_id)
-    overrode = bool(record.proposed_outcome) and record.proposed_outcome != outcome
-    updated = DecisionRecord.objects.filter(pk=record_id, finalised_at__isnull=True).update(
+    overrode = (record.proposed_outcome != outcome) if record.proposed_outcome else None
+    if record.is_final:
+        return record.overrode_ai
+    record.finalise(
         final_outcome=outcome,
         decided_by_kind="user",
         decided_by=user.get_username(),
         reviewer_reason=reason,
-        overrode_ai=overrode if record.proposed_outcome else None,
-        finalised_at=timezone.now(),
+        overrode_ai=overrode,
     )
-    if updated:
-        events.decision_finalised(record, user, outcome, overrode)
-        _maybe_retrain(record)
-    return overrode if record.proposed_outcome else None
+    events.decision_finalised(record, user, outcome, bool(overrode))
+    _maybe_retrain(record)
+    return overrode
 
 
 def record_qa_review(record_id: int, outcome: str, reason: str, user: Any) -> bool:

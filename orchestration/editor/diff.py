@@ -17,15 +17,14 @@ FIELD_NAMES = {
     "config": "settings",
     "retry": "retries",
     "timeout_seconds": "time limit",
-    "sla_seconds": "SLA",
     "sla": "SLA",
-    "error_path": "error path",
     "on_error": "error path",
     "compensation": "compensation step",
     "output_schema": "output schema",
     "metadata": "description of the data",
 }
-IGNORED_TOP_LEVEL = {shape.LAYOUT_KEY}
+IGNORED_TOP_LEVEL = {"flow"}  # the flow's name and owners live on the flow, not the version
+IGNORED_STEP_FIELDS = {"id", "position"}  # moving a step on the canvas is not a change
 
 
 @dataclass
@@ -56,7 +55,7 @@ def _name(step: dict[str, Any]) -> str:
 def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     details = []
     for key in sorted(set(before) | set(after), key=lambda k: (k not in FIELD_NAMES, k)):
-        if key == "id" or before.get(key) == after.get(key):
+        if key in IGNORED_STEP_FIELDS or before.get(key) == after.get(key):
             continue
         name = FIELD_NAMES.get(key, key.replace("_", " "))
         old, new = before.get(key), after.get(key)
@@ -83,12 +82,12 @@ def _steps(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     changes = []
     for step_id, step in new.items():
         if step_id not in old:
-            kind = palette.kind(step.get("kind", "")).label.lower()
+            kind = palette.kind(step.get("kind", "")).label
             changes.append(Change("added", "step", f"New step {_name(step)} ({kind})", step_id))
-        elif old[step_id] != step:
-            details = _field_changes(old[step_id], step)
-            changes.append(Change("changed", "step", f"Step {_name(step)} changed", step_id,
-                                  details))
+        elif details := _field_changes(old[step_id], step):
+            changes.append(
+                Change("changed", "step", f"Step {_name(step)} changed", step_id, details)
+            )
     for step_id, step in old.items():
         if step_id not in new:
             changes.append(Change("removed", "step", f"Step {_name(step)} removed", step_id))
@@ -108,16 +107,19 @@ def _connections(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
         label = shape.edge_label(conn)
         when = f" when {label}" if label and label != "otherwise" else ""
         if key not in old:
-            changes.append(Change("added", "connection", f"New connection {words(key)}{when}",
-                                  key[0]))
+            changes.append(
+                Change("added", "connection", f"New connection {words(key)}{when}", key[0])
+            )
         elif old[key] != conn:
             details = _field_changes(old[key], conn)
-            changes.append(Change("changed", "connection", f"Connection {words(key)} changed",
-                                  key[0], details))
+            changes.append(
+                Change("changed", "connection", f"Connection {words(key)} changed", key[0], details)
+            )
     for key in old:
         if key not in new:
-            changes.append(Change("removed", "connection", f"Connection {words(key)} removed",
-                                  key[0]))
+            changes.append(
+                Change("removed", "connection", f"Connection {words(key)} removed", key[0])
+            )
     return changes
 
 
@@ -127,8 +129,15 @@ def _flow(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     for key in sorted((set(before) | set(after)) - skip):
         if before.get(key) != after.get(key):
             name = key.replace("_", " ")
-            changes.append(Change("changed", "flow", f"Flow {name} changed", "",
-                                  [f"from {_show(before.get(key))} to {_show(after.get(key))}"]))
+            changes.append(
+                Change(
+                    "changed",
+                    "flow",
+                    f"Flow {name} changed",
+                    "",
+                    [f"from {_show(before.get(key))} to {_show(after.get(key))}"],
+                )
+            )
     return changes
 
 

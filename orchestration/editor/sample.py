@@ -7,8 +7,15 @@ from typing import Any
 from orchestration.forms import input_schema_of
 from orchestration.models import FlowVersion
 
-_BY_TYPE: dict[str, Any] = {"string": "example", "integer": 1, "number": 100.0, "boolean": False,
-                            "array": [], "object": {}, "null": None}
+_BY_TYPE: dict[str, Any] = {
+    "string": "example",
+    "integer": 1,
+    "number": 100.0,
+    "boolean": False,
+    "array": [],
+    "object": {},
+    "null": None,
+}
 
 
 def value_for(schema: dict[str, Any], depth: int = 0) -> Any:
@@ -23,9 +30,11 @@ def value_for(schema: dict[str, Any], depth: int = 0) -> Any:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "object" and depth < 4:
-        return {name: value_for(spec, depth + 1)
-                for name, spec in (schema.get("properties") or {}).items()
-                if isinstance(spec, dict)}
+        return {
+            name: value_for(spec, depth + 1)
+            for name, spec in (schema.get("properties") or {}).items()
+            if isinstance(spec, dict)
+        }
     if kind in ("integer", "number") and "minimum" in schema:
         return schema["minimum"]
     if kind == "string" and schema.get("format") == "email":

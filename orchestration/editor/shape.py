@@ -14,8 +14,7 @@ from typing import Any
 
 from orchestration.editor import palette
 
-STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
-LAYOUT_KEY = "layout"
+STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 class ShapeError(ValueError):
@@ -49,9 +48,11 @@ def step_by_id(definition: dict[str, Any], step_id: str) -> dict[str, Any] | Non
     return next((s for s in steps(definition) if s.get("id") == step_id), None)
 
 
-def positions(definition: dict[str, Any]) -> dict[str, list[float]]:
-    layout = definition.get(LAYOUT_KEY) or {}
-    return layout if isinstance(layout, dict) else {}
+def position(step: dict[str, Any]) -> dict[str, float] | None:
+    where = step.get("position")
+    if isinstance(where, dict) and {"x", "y"} <= set(where):
+        return {"x": where["x"], "y": where["y"]}
+    return None
 
 
 def edge_label(connection: dict[str, Any]) -> str:
@@ -64,24 +65,21 @@ def edge_label(connection: dict[str, Any]) -> str:
 
 def elements(definition: dict[str, Any]) -> list[dict[str, Any]]:
     """Cytoscape elements for a definition, with positions when the draft has them."""
-    where = positions(definition)
     result: list[dict[str, Any]] = []
     for step in steps(definition):
-        kind = palette.kind(step.get("kind", ""))
+        kind = str(step.get("kind", ""))
         element: dict[str, Any] = {
             "group": "nodes",
             "data": {
                 "id": step["id"],
-                "kind": step.get("kind", ""),
                 "label": step.get("label") or step["id"],
-                "color": kind.color,
-                "iconClass": kind.icon,
+                **palette.node_data(kind),
             },
-            "classes": kind.css_class,
+            "classes": palette.css_class(kind),
         }
-        if step["id"] in where:
-            x, y = where[step["id"]][:2]
-            element["position"] = {"x": x, "y": y}
+        where = position(step)
+        if where:
+            element["position"] = where
         result.append(element)
     ids = {s["id"] for s in steps(definition)}
     for conn in connections(definition):
@@ -105,24 +103,34 @@ def elements(definition: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def has_positions(definition: dict[str, Any]) -> bool:
-    where = positions(definition)
-    return bool(steps(definition)) and all(s["id"] in where for s in steps(definition))
+    return bool(steps(definition)) and all(position(s) for s in steps(definition))
 
 
-def _check_connection(source: dict[str, Any], target: dict[str, Any]) -> None:
+def _name(step: dict[str, Any]) -> str:
+    return f"“{step.get('label') or step['id']}”"
+
+
+def _check_connection(source: dict[str, Any], target: dict[str, Any], outgoing: int = 0) -> None:
+    """Refuse a connection that makes no sense; `outgoing`: the source's other connections."""
+    source_kind = palette.kind(source.get("kind", ""))
     if source["id"] == target["id"]:
-        raise ShapeError(f"“{source.get('label') or source['id']}” cannot lead to itself.",
-                         source["id"])
-    if palette.kind(target.get("kind", "")).is_start:
+        raise ShapeError(f"{_name(source)} cannot lead to itself.", source["id"])
+    if not palette.kind(target.get("kind", "")).allows_incoming:
         raise ShapeError(
-            f"“{target.get('label') or target['id']}” is a start step: the flow begins there, "
-            "so nothing can lead into it.",
+            f"{_name(target)} is a start step: the flow begins there, so nothing can lead "
+            "into it.",
             target["id"],
         )
-    if palette.kind(source.get("kind", "")).is_end:
+    if not source_kind.allows_outgoing:
         raise ShapeError(
-            f"“{source.get('label') or source['id']}” is an end step: the flow finishes there, "
-            "so it cannot lead anywhere.",
+            f"{_name(source)} is an end step: the flow finishes there, so it cannot lead "
+            "anywhere.",
+            source["id"],
+        )
+    if source_kind.max_outgoing is not None and outgoing >= source_kind.max_outgoing:
+        raise ShapeError(
+            f"{_name(source)} ({source_kind.label}) can lead to one step only. To go several "
+            "ways, put a “Choose a path” or “Split in parallel” step after it.",
             source["id"],
         )
 
@@ -147,7 +155,6 @@ def apply_graph(definition: dict[str, Any], graph: dict[str, Any]) -> dict[str, 
     result = copy.deepcopy(definition)
     existing = {s["id"]: s for s in steps(result)}
     new_steps: list[dict[str, Any]] = []
-    layout: dict[str, list[float]] = {}
     for node in _nodes(graph):
         step = existing.get(node["id"])
         if step is None:
@@ -155,22 +162,27 @@ def apply_graph(definition: dict[str, Any], graph: dict[str, Any]) -> dict[str, 
             if not palette.known(kind):
                 raise ShapeError(f"Podium has no step kind “{kind}”.", node["id"])
             step = palette.new_step(node["id"], kind, str(node.get("label") or ""))
+        step["position"] = {
+            "x": round(float(node.get("x", 0))),
+            "y": round(float(node.get("y", 0))),
+        }
         new_steps.append(step)
-        layout[node["id"]] = [round(float(node.get("x", 0))), round(float(node.get("y", 0)))]
     by_id = {s["id"]: s for s in new_steps}
+    kept = {Connection(c.get("from"), c.get("to")): c for c in connections(result)}
     wanted: list[Connection] = []
     for edge in graph.get("edges") or []:
         source, target = by_id.get(edge.get("source")), by_id.get(edge.get("target"))
         if source is None or target is None:
             raise ShapeError("A connection points to a step that is not on the canvas.")
-        _check_connection(source, target)
         conn = Connection(source["id"], target["id"])
-        if conn not in wanted:
-            wanted.append(conn)
-    kept = {Connection(c.get("from"), c.get("to")): c for c in connections(result)}
+        if conn in wanted:
+            continue
+        if conn not in kept:  # connections the draft already has stay, even if lint objects
+            others = sum(1 for c in wanted if c.source == conn.source)
+            _check_connection(source, target, others)
+        wanted.append(conn)
     result["steps"] = new_steps
     result["connections"] = [kept.get(c) or {"from": c.source, "to": c.target} for c in wanted]
-    result[LAYOUT_KEY] = layout
     return result
 
 
@@ -193,9 +205,10 @@ def add_connection(definition: dict[str, Any], source_id: str, target_id: str) -
     source, target = step_by_id(definition, source_id), step_by_id(definition, target_id)
     if source is None or target is None:
         raise ShapeError("Choose a step that is on the canvas.", source_id)
-    _check_connection(source, target)
     if any((c.get("from"), c.get("to")) == (source_id, target_id) for c in connections(definition)):
         raise ShapeError("These two steps are already connected.", source_id)
+    others = sum(1 for c in connections(definition) if c.get("from") == source_id)
+    _check_connection(source, target, others)
     result = copy.deepcopy(definition)
     result["connections"] = [*connections(result), {"from": source_id, "to": target_id}]
     return result

@@ -17,8 +17,10 @@ urlpatterns = [
     path(V + "publish/", release_views.editor_publish, name="editor_publish"),
     path(V + "new-draft/", release_views.editor_new_draft, name="editor_new_draft"),
     path(V + "test-run/", release_views.editor_test_run, name="editor_test_run"),
-    path(P + "runs/<int:instance_id>/", release_views.editor_run_status,
-         name="editor_run_status"),
-    path("flows/editor/check-expression/", views.editor_check_expression,
-         name="editor_check_expression"),
+    path(P + "runs/<int:instance_id>/", release_views.editor_run_status, name="editor_run_status"),
+    path(
+        "flows/editor/check-expression/",
+        views.editor_check_expression,
+        name="editor_check_expression",
+    ),
 ]

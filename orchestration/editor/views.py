@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django.views.decorators.http import require_GET, require_POST
 
-from orchestration import access
+from orchestration import access, actions
+from orchestration.actions import DraftConflict
 from orchestration.editor import lint, palette, shape
-from orchestration.editor.forms import ConnectionForm, StepForm, check_expression
+from orchestration.editor.fields import check_expression
+from orchestration.editor.forms import ConnectionForm, StepForm
 from orchestration.models import FlowVersion, VersionStatus
 
 TEMPLATE = "orchestration/editor.html"
@@ -50,12 +52,14 @@ def urls_for(version: FlowVersion) -> dict[str, str]:
     return urls
 
 
-def lint_payload(request: HttpRequest, version: FlowVersion, definition: dict[str, Any]
-                 ) -> dict[str, Any]:
+def lint_payload(
+    request: HttpRequest, version: FlowVersion, definition: dict[str, Any]
+) -> dict[str, Any]:
     """The problems of a definition, rendered for the panel and listed for the canvas."""
     context = lint.context(lint.problems(definition))
-    html = render_to_string(f"{TEMPLATE}#problems", {"version": version, **context},
-                            request=request)
+    html = render_to_string(
+        f"{TEMPLATE}#problems", {"version": version, **context}, request=request
+    )
     return {
         "problems_html": html,
         "problem_steps": context["problem_steps"],
@@ -63,8 +67,9 @@ def lint_payload(request: HttpRequest, version: FlowVersion, definition: dict[st
     }
 
 
-def saved_payload(request: HttpRequest, version: FlowVersion, with_elements: bool = False
-                  ) -> dict[str, Any]:
+def saved_payload(
+    request: HttpRequest, version: FlowVersion, with_elements: bool = False
+) -> dict[str, Any]:
     payload = {"revision": version.revision, **lint_payload(request, version, version.definition)}
     if with_elements:
         payload["elements"] = shape.elements(version.definition)
@@ -83,8 +88,6 @@ def conflict_message(version: FlowVersion) -> str:
 
 def save(version: FlowVersion, definition: dict[str, Any], user: Any, revision: int) -> None:
     """Save a draft with the optimistic revision check (raises DraftConflict)."""
-    from orchestration import actions
-
     actions.save_draft(version, definition, user=user, expected_revision=revision)
 
 
@@ -126,7 +129,6 @@ def editor_version(request: HttpRequest, slug: str, number: int) -> HttpResponse
         "revision": version.revision,
         "versionId": version.pk,
         "hasPositions": shape.has_positions(definition),
-        "csrfToken": "",
         "urls": urls_for(version),
         "watchRunUrl": "",
     }
@@ -143,8 +145,10 @@ def editor_version(request: HttpRequest, slug: str, number: int) -> HttpResponse
         "palette": palette.grouped(),
         "elements": shape.elements(definition),
         "editor_config": config,
-        "problems_payload": {"problem_steps": problems["problem_steps"],
-                             "has_errors": problems["has_errors"]},
+        "problems_payload": {
+            "problem_steps": problems["problem_steps"],
+            "has_errors": problems["has_errors"],
+        },
         **problems,
     }
     return TemplateResponse(request, TEMPLATE, context)
@@ -156,24 +160,26 @@ def editor_version(request: HttpRequest, slug: str, number: int) -> HttpResponse
 @require_POST
 def editor_save(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """The canvas sends its graph; merge, lint and save it, or say why not."""
-    from orchestration.actions import DraftConflict
-
     version = draft_for_edit(request, slug, number)
     try:
         body = json.loads(request.body or b"{}")
         revision = int(body["revision"])
         graph = body["graph"]
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"message": "The editor sent something Podium cannot read."},
-                            status=400)
+        return JsonResponse(
+            {"message": "The editor sent something Podium cannot read."}, status=400
+        )
     if body.get("force"):
         version.refresh_from_db(fields=["revision"])
         revision = version.revision
     try:
         definition = shape.apply_graph(version.definition or {}, graph)
     except shape.ShapeError as exc:
-        payload = {"message": exc.message, "step": exc.step, **saved_payload(request, version,
-                                                                               True)}
+        payload = {
+            "message": exc.message,
+            "step": exc.step,
+            **saved_payload(request, version, True),
+        }
         return JsonResponse(payload, status=400)
     try:
         save(version, definition, request.user, revision)
@@ -185,17 +191,17 @@ def editor_save(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 # --- the properties panel ------------------------------------------------------------------
 
 
-def _panel(request: HttpRequest, version: FlowVersion, fragment: str, status: int = 200,
-           **context: Any) -> TemplateResponse:
-    context.update({"version": version, "flow": version.flow,
-                    "can_edit": editable(request, version)})
+def _panel(
+    request: HttpRequest, version: FlowVersion, fragment: str, status: int = 200, **context: Any
+) -> TemplateResponse:
+    context.update(
+        {"version": version, "flow": version.flow, "can_edit": editable(request, version)}
+    )
     return TemplateResponse(request, f"{TEMPLATE}#{fragment}", context, status=status)
 
 
 def editor_step(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """GET: the properties of ?step=…; POST: save them (with the draft's revision)."""
-    from orchestration.actions import DraftConflict
-
     perm = access.EDIT if request.method == "POST" else access.VIEW
     version = access.get_version(request.user, slug, number, perm)
     step_id = request.GET.get("step") or request.POST.get("step", "")
@@ -223,28 +229,35 @@ def editor_step(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         form.add_error("connect_to", exc.message)
         return _panel(request, version, "step-form", status=422, form=form, **extra)
     except DraftConflict:
-        response = _panel(request, version, "step-form", status=200, form=form, conflict=True,
-                          **extra)
+        response = _panel(
+            request, version, "step-form", status=200, form=form, conflict=True, **extra
+        )
         return _trigger(response, "podium:draft-conflict", {"message": conflict_message(version)})
     step = shape.step_by_id(version.definition, step_id)
     form = StepForm(step=step, definition=version.definition)
     form.initial["revision"] = version.revision
-    extra.update(step=step, step_problems=[p for p in lint.problems(version.definition)
-                                           if p.step_id == step_id])
+    extra.update(
+        step=step,
+        step_problems=[p for p in lint.problems(version.definition) if p.step_id == step_id],
+    )
     response = _panel(request, version, "step-form", form=form, saved=True, **extra)
     return _trigger(response, "podium:draft-saved", saved_payload(request, version, True))
 
 
 def editor_connection(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """GET: a connection's condition (?source=…&target=…); POST: save it."""
-    from orchestration.actions import DraftConflict
-
     perm = access.EDIT if request.method == "POST" else access.VIEW
     version = access.get_version(request.user, slug, number, perm)
     params = request.POST if request.method == "POST" else request.GET
     source, target = params.get("source", ""), params.get("target", "")
-    connection = next((c for c in shape.connections(version.definition or {})
-                       if (c.get("from"), c.get("to")) == (source, target)), None)
+    connection = next(
+        (
+            c
+            for c in shape.connections(version.definition or {})
+            if (c.get("from"), c.get("to")) == (source, target)
+        ),
+        None,
+    )
     if connection is None:
         return _panel(request, version, "properties-empty")
     steps = {s["id"]: s for s in shape.steps(version.definition)}

@@ -113,8 +113,11 @@ def resume_parent(child_instance_id: int) -> None:
         if child.status == InstanceStatus.SUCCEEDED:
             output = {"instance": child.pk, "status": child.status, "data": child.data}
             complete_waiting_step(child.parent_step_run_id, output, actor=actor)
-        elif child.status in (InstanceStatus.FAILED, InstanceStatus.CANCELLED,
-                              InstanceStatus.COMPENSATED):
+        elif child.status in (
+            InstanceStatus.FAILED,
+            InstanceStatus.CANCELLED,
+            InstanceStatus.COMPENSATED,
+        ):
             message = f"The sub-flow case #{child.pk} ended {child.status}: {child.error}"
             fail_waiting_step(child.parent_step_run_id, message, actor=actor)
     except EngineError as exc:

@@ -16,3 +16,11 @@ def graph_for_version_id(version_id: int) -> FlowGraph:
         if version.status != VersionStatus.DRAFT:
             _CACHE[version_id] = graph
     return graph
+
+
+def clear_caches() -> None:
+    """Forget parsed graphs and validators (tests reuse ids after rolling back)."""
+    from orchestration.engine import starting
+
+    _CACHE.clear()
+    starting._VALIDATORS.clear()

@@ -80,8 +80,12 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
         _reopen(tx)
-        retry = tx.new_run(run.step_id, attempt=run.attempt + 1,
-                           idempotency_key=run.idempotency_key, state=run.state)
+        retry = tx.new_run(
+            run.step_id,
+            attempt=run.attempt + 1,
+            idempotency_key=run.idempotency_key,
+            state=run.state,
+        )
         tx.event(ev.step_operated(run.instance, run, "retried", actor, reason))
         dispatch.after_commit(tx.save() + _frozen_runs(run.instance))
     return retry
@@ -91,7 +95,12 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
     reason = _require_reason(reason)
     with transaction.atomic():
         run = lock_run(step_run_id)
-        skippable = (StepStatus.FAILED, StepStatus.WAITING, StepStatus.QUEUED, StepStatus.RETRY_WAIT)
+        skippable = (
+            StepStatus.FAILED,
+            StepStatus.WAITING,
+            StepStatus.QUEUED,
+            StepStatus.RETRY_WAIT,
+        )
         if run is None or run.status not in skippable:
             raise NotAllowedNow("Only a failed, waiting or queued step can be skipped.")
         if run.instance.status not in OPEN_CASE:
@@ -99,8 +108,13 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
         _reopen(tx)
-        set_step_status(run, StepStatus.SKIPPED, output=output or {}, finished_at=tx.now,
-                        actor=actor.label[:150])
+        set_step_status(
+            run,
+            StepStatus.SKIPPED,
+            output=output or {},
+            finished_at=tx.now,
+            actor=actor.label[:150],
+        )
         _cancel_tasks_of(run)
         tx.change(outputs={**tx.instance.outputs, run.step_id: output or {}})
         tx.event(ev.step_operated(run.instance, run, "skipped", actor, reason))

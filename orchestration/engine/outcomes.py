@@ -42,29 +42,31 @@ def succeed(tx: Transition, run: StepRun, step: dict[str, Any], result: Done) ->
     check_output(step, result.output)
     if tx.instance.audit_seq >= MAX_EVENTS_PER_INSTANCE:
         raise PermanentError("This case ran too many steps; the flow may be looping forever.")
-    record_success(tx, run, step, result.output, result.data)
+    # Conditions read this step's output, so it is recorded before routing; a routing
+    # error still fails the step, which is not marked succeeded until routing worked.
+    tx.change(outputs={**tx.instance.outputs, step["id"]: result.output})
+    if result.data:
+        tx.change(data={**tx.instance.data, **result.data})
     if "compensation_for" in run.state:
+        mark_succeeded(tx, run, result.output)
         compensation.advance(tx, run)
         return
     targets = result.goto if result.goto is not None else next_steps(tx, step)
+    mark_succeeded(tx, run, result.output)
     for target in targets:
         arrive(tx, target, step["id"])
     if not targets:
         finish_if_idle(tx, run)
 
 
-def record_success(
-    tx: Transition,
-    run: StepRun,
-    step: dict[str, Any],
-    output: dict[str, Any],
-    data: dict[str, Any] | None = None,
-) -> None:
-    set_step_status(run, StepStatus.SUCCEEDED, output=output, finished_at=tx.now,
-                    started_at=run.started_at or tx.now)
-    tx.change(outputs={**tx.instance.outputs, step["id"]: output})
-    if data:
-        tx.change(data={**tx.instance.data, **data})
+def mark_succeeded(tx: Transition, run: StepRun, output: dict[str, Any]) -> None:
+    set_step_status(
+        run,
+        StepStatus.SUCCEEDED,
+        output=output,
+        finished_at=tx.now,
+        started_at=run.started_at or tx.now,
+    )
     tx.event(ev.step_succeeded(tx.instance, run, tx.actor))
 
 
@@ -95,9 +97,7 @@ def wait(tx: Transition, run: StepRun, result: Wait) -> None:
 
 
 def finish(tx: Transition, run: StepRun, result: Finish) -> None:
-    set_step_status(run, StepStatus.SUCCEEDED, output=result.output, finished_at=tx.now,
-                    started_at=run.started_at or tx.now)
-    tx.event(ev.step_succeeded(tx.instance, run, tx.actor))
+    mark_succeeded(tx, run, result.output)
     if result.succeeded:
         end_instance(tx, InstanceStatus.SUCCEEDED, result.reason, exclude=run)
     elif not compensation.start(tx, result.reason):
@@ -116,8 +116,11 @@ def finish_if_idle(tx: Transition, run: StepRun) -> None:
 def end_instance(tx: Transition, status: str, reason: str, exclude: StepRun | None = None) -> None:
     check_instance_transition(tx.instance, status)
     finished = status != InstanceStatus.FAILED
-    tx.change(status=status, error=reason if status == InstanceStatus.FAILED else "",
-              finished_at=tx.now if finished else None)
+    tx.change(
+        status=status,
+        error=reason if status == InstanceStatus.FAILED else "",
+        finished_at=tx.now if finished else None,
+    )
     if finished:
         cancel_active_runs(tx, exclude)
     tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
@@ -167,8 +170,12 @@ def _next_move(tx: Transition, run: StepRun, step: dict[str, Any], error: StepEr
         end_instance(tx, InstanceStatus.FAILED, f"Rolling back failed at '{step['id']}': {error}")
         return "case failed during roll-back"
     if target := step.get("on_error"):
-        tx.change(outputs={**tx.instance.outputs, step["id"]: {"error": error.message,
-                                                                "error_kind": error.kind}})
+        tx.change(
+            outputs={
+                **tx.instance.outputs,
+                step["id"]: {"error": error.message, "error_kind": error.kind},
+            }
+        )
         arrive(tx, target, step["id"])
         return f"error path '{target}'"
     end_instance(tx, InstanceStatus.FAILED, f"Step '{step['id']}' failed: {error.message}")

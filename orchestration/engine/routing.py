@@ -14,9 +14,7 @@ def next_steps(tx: Transition, step: dict[str, Any]) -> list[str]:
     """Targets of the connections to follow out of `step`, in order."""
     outgoing = tx.graph.outgoing(step["id"])
     if not any(c.get("condition") for c in outgoing):
-        return [c["to"] for c in outgoing if not c.get("default")] or [
-            c["to"] for c in outgoing
-        ]
+        return [c["to"] for c in outgoing if not c.get("default")] or [c["to"] for c in outgoing]
     context = tx.context()
     for connection in outgoing:
         condition = connection.get("condition")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.chain import Actor
 from orchestration.engine import events as ev
 from orchestration.engine import outcomes
-from orchestration.engine.state import set_step_status
+from orchestration.engine.state import StaleRun, set_step_status
 from orchestration.engine.transition import Transition
 from orchestration.models import InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import StepContext, StepError, StepTimeout
@@ -40,12 +40,24 @@ class Claim:
 
 
 def lock_run(step_run_id: int) -> StepRun | None:
-    runs = StepRun.objects.select_related("instance").select_for_update(of=("instance",))
+    """The run and its instance, both locked.
+
+    Locking the run row too matters on PostgreSQL: after waiting for a lock, READ
+    COMMITTED re-reads only the rows it locked, so an unlocked run would be stale.
+    """
+    runs = StepRun.objects.select_related("instance").select_for_update()
     return runs.filter(pk=step_run_id).first()
 
 
 def process(step_run_id: int, worker: str = "") -> list[int]:
     """Do whatever is due for this run; return the ids of runs that became ready."""
+    try:
+        return _process(step_run_id, worker)
+    except StaleRun:
+        return []  # a duplicate message lost the race: the winner did the work
+
+
+def _process(step_run_id: int, worker: str) -> list[int]:
     with transaction.atomic():
         run = lock_run(step_run_id)
         if run is None or run.instance.status not in LIVE_INSTANCE:
@@ -111,6 +123,13 @@ def _claim(
 def _run_claimed(claim: Claim, worker: str) -> list[int]:
     executor = executor_for(claim.run.kind)
     result = outcomes.executor_outcome(executor, claim.context, due=False)
+    try:
+        return _complete_claim(claim, result)
+    except StaleRun:
+        return []
+
+
+def _complete_claim(claim: Claim, result: Any) -> list[int]:
     with transaction.atomic():
         run = lock_run(claim.run.pk)
         if (

@@ -42,7 +42,8 @@ def business_key_for(version: FlowVersion, data: dict[str, Any]) -> str:
     try:
         return str(evaluate(expression, {"data": data, "steps": {}}))[:200]
     except ExpressionError as exc:
-        raise InputInvalid([f"The business key '{expression}' could not be worked out: {exc}"])
+        problem = f"The business key '{expression}' could not be worked out: {exc}"
+        raise InputInvalid([problem]) from exc
 
 
 def start_instance(
@@ -58,8 +59,9 @@ def start_instance(
 ) -> FlowInstance:
     if version.status != VersionStatus.PUBLISHED:
         state = "retired" if version.status == VersionStatus.RETIRED else "a draft"
-        raise NotAllowedNow(f"Version {version.number} is {state}; only a published version "
-                            "can start new cases.")
+        raise NotAllowedNow(
+            f"Version {version.number} is {state}; only a published version can start new cases."
+        )
     if idempotency_key:
         existing = FlowInstance.objects.filter(
             flow_id=version.flow_id, idempotency_key=idempotency_key
@@ -72,12 +74,15 @@ def start_instance(
     key = business_key or business_key_for(version, input)
     try:
         with transaction.atomic():
-            return _create(version, input, trigger, actor, started_by, key, idempotency_key,
-                           parent_step_run)
+            return _create(
+                version, input, trigger, actor, started_by, key, idempotency_key, parent_step_run
+            )
     except IntegrityError:
         if not idempotency_key:
             raise
-        existing = FlowInstance.objects.get(flow_id=version.flow_id, idempotency_key=idempotency_key)
+        existing = FlowInstance.objects.get(
+            flow_id=version.flow_id, idempotency_key=idempotency_key
+        )
         existing.replayed = True  # type: ignore[attr-defined]
         return existing
 
@@ -107,8 +112,13 @@ def _create(
     tx = Transition(instance, actor, now)
     graph = graph_for_version_id(version.pk)
     start = graph.step(graph.start_step_id)
-    tx.new_run(start["id"], status=StepStatus.SUCCEEDED, started_at=now, finished_at=now,
-               actor=actor.label[:150])
+    tx.new_run(
+        start["id"],
+        status=StepStatus.SUCCEEDED,
+        started_at=now,
+        finished_at=now,
+        actor=actor.label[:150],
+    )
     tx.event(ev.instance_started(instance, actor))
     try:
         for target in next_steps(tx, start):

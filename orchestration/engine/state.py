@@ -6,7 +6,7 @@ from typing import Any
 
 from orchestration.models import FlowInstance, InstanceStatus, StepRun, StepStatus
 
-S, I = StepStatus, InstanceStatus
+S, IS = StepStatus, InstanceStatus
 
 STEP_TRANSITIONS: dict[str, set[str]] = {
     S.QUEUED: {S.RUNNING, S.SUCCEEDED, S.FAILED, S.WAITING, S.CANCELLED, S.SKIPPED},
@@ -21,35 +21,39 @@ STEP_TRANSITIONS: dict[str, set[str]] = {
 }
 
 INSTANCE_TRANSITIONS: dict[str, set[str]] = {
-    I.RUNNING: {I.SUCCEEDED, I.FAILED, I.CANCELLED, I.COMPENSATING},
-    I.FAILED: {I.RUNNING, I.CANCELLED, I.COMPENSATING},
-    I.COMPENSATING: {I.COMPENSATED, I.FAILED, I.CANCELLED},
-    I.SUCCEEDED: set(),
-    I.CANCELLED: set(),
-    I.COMPENSATED: set(),
+    IS.RUNNING: {IS.SUCCEEDED, IS.FAILED, IS.CANCELLED, IS.COMPENSATING},
+    IS.FAILED: {IS.RUNNING, IS.CANCELLED, IS.COMPENSATING},
+    IS.COMPENSATING: {IS.COMPENSATED, IS.FAILED, IS.CANCELLED},
+    IS.SUCCEEDED: set(),
+    IS.CANCELLED: set(),
+    IS.COMPENSATED: set(),
 }
 
-FINISHED_INSTANCE = {I.SUCCEEDED, I.CANCELLED, I.COMPENSATED}
+FINISHED_INSTANCE = {IS.SUCCEEDED, IS.CANCELLED, IS.COMPENSATED}
 
 
 class InvalidTransition(Exception):
     pass
 
 
-def set_step_status(run: StepRun, to: str, **fields: Any) -> bool:
-    """Move a step run to `to` if it is still in the status we read; False if it moved on.
+class StaleRun(Exception):
+    """Another writer moved the run on since we read it; the whole transition is void."""
+
+
+def set_step_status(run: StepRun, to: str, **fields: Any) -> None:
+    """Move a step run to `to` only if it is still in the status we read.
 
     The conditional UPDATE makes a redelivered message harmless: only one writer can
-    take a run out of a given status.
+    take a run out of a given status, and the loser's transaction is rolled back.
     """
     if to not in STEP_TRANSITIONS[run.status]:
         raise InvalidTransition(f"A step cannot go from {run.status} to {to}.")
     updated = StepRun.objects.filter(pk=run.pk, status=run.status).update(status=to, **fields)
-    if updated:
-        run.status = to
-        for name, value in fields.items():
-            setattr(run, name, value)
-    return bool(updated)
+    if not updated:
+        raise StaleRun(f"step run {run.pk} is no longer {run.status}")
+    run.status = to
+    for name, value in fields.items():
+        setattr(run, name, value)
 
 
 def check_instance_transition(instance: FlowInstance, to: str) -> None:

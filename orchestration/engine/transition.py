@@ -57,7 +57,11 @@ class Transition:
         self.instance_fields.update(fields)
 
     def context(self) -> dict[str, Any]:
-        return {"data": self.instance.data, "steps": self.instance.outputs, "now": self.now.isoformat()}
+        return {
+            "data": self.instance.data,
+            "steps": self.instance.outputs,
+            "now": self.now.isoformat(),
+        }
 
     def save(self) -> list[int]:
         """Write everything; return the ids of new runs that are ready to execute."""
@@ -77,4 +81,3 @@ class Transition:
             fields["updated_at"] = self.now
             FlowInstance.objects.filter(pk=instance.pk).update(**fields)
         return self.ready + [r.pk for r in self.new_runs if r.status == StepStatus.QUEUED]
-

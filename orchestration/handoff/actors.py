@@ -10,10 +10,18 @@ from urllib.parse import urlsplit
 PODIUM = "podium"
 # Steps that only route the case; a handoff passes through them to the next holder.
 ROUTING_KINDS = {"branch", "parallel", "join"}
-EXTERNAL_KINDS = {"http", "python", "notify", "subflow"}
+EXTERNAL_KINDS = {"http", "action", "notify", "subflow"}
 OWNER_KEYS = ("assignees", "assignee", "team", "review_team", "reviewers", "fallback_team")
-FALLBACK_KEYS = ("review_team", "reviewers", "fallback", "fallback_team", "human_fallback",
-                 "review", "assignees", "assignee")
+FALLBACK_KEYS = (
+    "review_team",
+    "reviewers",
+    "fallback",
+    "fallback_team",
+    "human_fallback",
+    "review",
+    "assignees",
+    "assignee",
+)
 ERROR_PATH_KEYS = ("error_path", "on_error")
 
 
@@ -27,21 +35,32 @@ class Actor:
 
     @property
     def icon(self) -> str:
-        return {"team": "ti-users", "person": "ti-user", "ai": "ti-sparkles",
-                "system": "ti-plug-connected", "podium": "ti-settings-automation"}[self.kind]
+        return {
+            "team": "ti-users",
+            "person": "ti-user",
+            "ai": "ti-sparkles",
+            "system": "ti-plug-connected",
+            "podium": "ti-settings-automation",
+        }[self.kind]
 
     @property
     def kind_label(self) -> str:
-        return {"team": "Team", "person": "Person", "ai": "AI provider",
-                "system": "Outside system", "podium": "Podium (automatic steps)"}[self.kind]
+        return {
+            "team": "Team",
+            "person": "Person",
+            "ai": "AI provider",
+            "system": "Outside system",
+            "podium": "Podium (automatic steps)",
+        }[self.kind]
 
 
 def _owner_actor(value: Any) -> tuple[str, str, str] | None:
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
-        value = value.get("team") and f"team:{value['team']}" or (
-            value.get("user") and f"user:{value['user']}")
+        value = (value.get("team") and f"team:{value['team']}") or (
+            value.get("user") and f"user:{value['user']}"
+        )
     if not value:
         return None
     text = str(value)
@@ -66,12 +85,13 @@ def actor_of(step: dict[str, Any]) -> tuple[str, str, str]:
     kind = step.get("kind", "")
     config = step.get("config") or {}
     if kind == "decision":
-        provider = config.get("provider") or config.get("providers") or "ai"
-        if isinstance(provider, list):
-            provider = "+".join(str(p.get("name", p) if isinstance(p, dict) else p)
-                                for p in provider)
+        provider = config.get("providers") or config.get("provider") or "ai"
         if isinstance(provider, dict):
-            provider = provider.get("name") or provider.get("kind") or "ai"
+            provider = [provider]
+        if isinstance(provider, list):
+            provider = "+".join(
+                str(p.get("type", "ai") if isinstance(p, dict) else p) for p in provider
+            ) or "ai"
         return f"ai:{provider}", f"AI: {provider}", "ai"
     if kind == "approval":
         for key in OWNER_KEYS:
@@ -82,8 +102,8 @@ def actor_of(step: dict[str, Any]) -> tuple[str, str, str]:
         if kind == "http":
             host = _host(str(config.get("url", ""))) or "web service"
             return f"system:{host}", host, "system"
-        if kind == "python":
-            name = config.get("action") or config.get("name") or "Python action"
+        if kind == "action":
+            name = config.get("action") or "action"
             return f"system:python:{name}", f"Action: {name}", "system"
         if kind == "notify":
             return "system:email", "Email", "system"
@@ -102,8 +122,10 @@ def gaps(step: dict[str, Any], flow_has_owner: bool) -> list[str]:
     kind = step.get("kind", "")
     label = f"“{step.get('label') or step['id']}”"
     if kind not in ROUTING_KINDS | {"start", "end"} and not step.get("owner"):
-        found.append(f"{label} has no accountable owner"
-                     + ("" if flow_has_owner else ", and the flow has none either"))
+        found.append(
+            f"{label} has no accountable owner"
+            + ("" if flow_has_owner else ", and the flow has none either")
+        )
     if kind == "decision" and not has_any(step, FALLBACK_KEYS):
         found.append(f"{label} decides with AI but names no person to fall back to")
     if kind in EXTERNAL_KINDS and not has_any(step, ERROR_PATH_KEYS):

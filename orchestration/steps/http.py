@@ -38,8 +38,9 @@ class HttpStep(StepExecutor):
             headers={str(k): str(v) for k, v in (config.get("headers") or {}).items()},
             body=body,
             idempotency_key=ctx.run.idempotency_key,
-            timeout=float(config.get("timeout_seconds") or ctx.step.get("timeout_seconds")
-                          or DEFAULT_TIMEOUT),
+            timeout=float(
+                config.get("timeout_seconds") or ctx.step.get("timeout_seconds") or DEFAULT_TIMEOUT
+            ),
             max_bytes=int(config.get("max_response_bytes") or DEFAULT_MAX_BYTES),
             success_statuses=tuple(config.get("success_statuses") or ()),
         )

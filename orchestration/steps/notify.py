@@ -19,7 +19,7 @@ from orchestration.steps.registry import register
 
 
 def resolve_recipients(targets: list[str]) -> list[str]:
-    """"team:Finance", "user:alex" or a plain address → email addresses."""
+    """ "team:Finance", "user:alex" or a plain address → email addresses."""
     emails: list[str] = []
     for target in targets:
         kind, _, name = target.partition(":")
@@ -46,7 +46,9 @@ class NotifyStep(StepExecutor):
     def execute(self, ctx: StepContext) -> Result:
         recipients = resolve_recipients(ctx.config.get("to") or [])
         if not recipients:
-            raise PermanentError(f"Step '{ctx.step['id']}' has nobody with an email address to notify.")
+            raise PermanentError(
+                f"Step '{ctx.step['id']}' has nobody with an email address to notify."
+            )
         try:
             subject = render_template(ctx.config.get("subject", ""), ctx.expression_context)
             body = render_template(ctx.config.get("body", ""), ctx.expression_context)

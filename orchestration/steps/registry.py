@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestration.steps.base import StepExecutor
 
 _EXECUTORS: dict[str, StepExecutor] = {}
+_LOADED: list[bool] = []
 
 
 def register(executor_class: type[StepExecutor]) -> type[StepExecutor]:
@@ -28,7 +29,7 @@ def kinds() -> list[str]:
 
 
 def _load() -> None:
-    if not _EXECUTORS:
+    if not _LOADED:
         from orchestration.steps import (  # noqa: F401  (each module registers itself)
             control,
             events,
@@ -38,3 +39,5 @@ def _load() -> None:
             python_action,
             subflow,
         )
+
+        _LOADED.append(True)

@@ -43,13 +43,21 @@ def flat_rows(value: Any) -> list[tuple[str, str]] | None:
     for key, item in value.items():
         if isinstance(item, (dict, list)):
             return None
-        rows.append((str(key).replace("_", " "), "—" if item in (None, "") else str(item)))
+        rows.append((str(key).replace("_", " "), _readable(item)))
     return rows
+
+
+def _readable(item: Any) -> str:
+    if item is None or item == "":
+        return "—"
+    if isinstance(item, bool):
+        return "Yes" if item else "No"
+    return str(item)
 
 
 @register.filter
 def duration(start: datetime | None, end: datetime | None) -> str:
-    if start is None or end is None:
+    if start is None or end is None or end < start:
         return ""
     return human_duration(end - start)
 
@@ -70,13 +78,21 @@ def human_duration(delta: timedelta) -> str:
 
 
 @register.filter
+def event_label(action: str) -> str:
+    """"step.retry_scheduled" → "Step retry scheduled"."""
+    return action.replace(".", " ").replace("_", " ").capitalize()
+
+
+@register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key, "")
 
 
 @register.filter
 def perm_short(perm: str) -> str:
-    return perm.split(".")[-1].split("_")[0]
+    from orchestration.access import SHORT_NAMES
+
+    return SHORT_NAMES.get(perm, perm)
 
 
 STATUS_COLOURS = {

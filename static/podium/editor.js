@@ -13,6 +13,7 @@
   const config = JSON.parse(document.getElementById("editor-config").textContent);
   const elements = JSON.parse(document.getElementById("editor-elements").textContent);
   const readOnly = !!config.readOnly;
+  const csrfToken = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
   let revision = config.revision;
   let saveTimer = null;
   let saving = false;
@@ -60,7 +61,7 @@
     { selector: "node", style: {
       shape: "round-rectangle", width: 190, height: 52, "background-color": "#ffffff",
       "border-width": 2, "border-color": "data(color)", label: "data(label)",
-      "font-family": "Inter, -apple-system, 'Segoe UI', sans-serif", "font-size": 13, "font-weight": 500,
+      "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif", "font-size": 13, "font-weight": 500,
       color: "#1d273b", "text-valign": "center", "text-halign": "center", "text-margin-x": 14,
       "text-wrap": "ellipsis", "text-max-width": 138,
       "background-image": "data(icon)", "background-width": 22, "background-height": 22,
@@ -70,9 +71,9 @@
     { selector: "node.start", style: { shape: "round-rectangle", "border-width": 3, "corner-radius": 26 } },
     { selector: "node.end", style: { "border-width": 3, "corner-radius": 26, "border-style": "double", "border-width": 5 } },
     { selector: "node:selected", style: { "overlay-color": "#206bc4", "overlay-opacity": 0.12, "overlay-padding": 6, "border-color": "#206bc4" } },
-    { selector: "node.has-warning", style: { "border-color": "#f59f00", "border-style": "dashed" } },
+    { selector: "node.has-warning", style: { "border-color": "#f59f00" } },
     { selector: "node.has-error", style: { "border-color": "#d63939", "border-style": "solid", "border-width": 3,
-      "underlay-color": "#d63939", "underlay-opacity": 0.12, "underlay-padding": 6 } },
+      "background-color": "#fff5f5" } },
     { selector: "node.flash", style: { "overlay-color": "#206bc4", "overlay-opacity": 0.3, "overlay-padding": 10 } },
     { selector: "node.run-queued", style: { "background-color": "#f1f3f5" } },
     { selector: "node.run-running, node.run-retry_wait", style: { "background-color": "#dbeafe", "border-color": "#206bc4", "border-width": 4 } },
@@ -83,6 +84,7 @@
     { selector: "node.handle", style: {
       shape: "ellipse", width: 14, height: 14, "background-color": "#206bc4", "border-width": 2,
       "border-color": "#ffffff", label: "", "background-image": "none", "overlay-opacity": 0, events: "yes",
+      "z-index": 9999,
     } },
     { selector: "edge", style: {
       width: 2, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle",
@@ -92,6 +94,8 @@
     } },
     { selector: "edge.default-path", style: { "line-style": "dashed" } },
     { selector: "edge.error-path", style: { "line-color": "#d63939", "target-arrow-color": "#d63939", "line-style": "dotted" } },
+    { selector: "edge.has-warning", style: { "line-color": "#f59f00", "target-arrow-color": "#f59f00" } },
+    { selector: "edge.has-error", style: { "line-color": "#d63939", "target-arrow-color": "#d63939", width: 3 } },
     { selector: "edge:selected", style: { "line-color": "#206bc4", "target-arrow-color": "#206bc4", width: 3 } },
     { selector: "edge.run-taken", style: { "line-color": "#2fb344", "target-arrow-color": "#2fb344", width: 3 } },
     { selector: ".eh-ghost-edge, edge.eh-preview", style: { "line-color": "#206bc4", "target-arrow-color": "#206bc4", "line-style": "dashed", label: "" } },
@@ -115,13 +119,13 @@
     minZoom: 0.15,
     maxZoom: 2.5,
     boxSelectionEnabled: true,
-    selectionType: "additive",
+    selectionType: "single",
     autoungrabify: readOnly,
   });
   window.podiumEditor = { cy: cy, selectStep: (id) => selectStep(id) };
   const ur = readOnly ? null : cy.undoRedo({ isDebug: false, undoableDrag: true });
   if (!config.hasPositions) runLayout(false);
-  else cy.fit(undefined, 40);
+  else cy.fit(undefined, 50);
   if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
 
   // ---------------------------------------------------------------- messages
@@ -172,10 +176,11 @@
     try {
       const response = await fetch(config.urls.save, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": config.csrfToken },
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
         body: JSON.stringify({ revision: revision, graph: graph(), force: !!force }),
       });
-      const data = await response.json();
+      const isJson = (response.headers.get("Content-Type") || "").includes("json");
+      const data = isJson ? await response.json() : { message: "The server refused the change (" + response.status + "). Reload the page." };
       if (response.status === 409) {
         showConflict(data);
       } else if (!response.ok) {
@@ -199,7 +204,7 @@
     inConflict = false;
     $("#conflict-banner").hidden = true;
     setStatus("All changes saved", "saved");
-    if (data.problems_html !== undefined) applyProblems(data);
+    if (data.problem_steps !== undefined) applyProblems(data);
     if (data.elements) syncGraph(data.elements);
     document.querySelectorAll("input[name=revision]").forEach((i) => { i.value = revision; });
   }
@@ -239,9 +244,11 @@
 
   function applyProblems(data) {
     const panel = $("#problems");
-    panel.innerHTML = data.problems_html;
-    if (window.htmx) htmx.process(panel);
-    cy.nodes().removeClass("has-error has-warning");
+    if (data.problems_html !== undefined) {
+      panel.innerHTML = data.problems_html;
+      if (window.htmx) htmx.process(panel);
+    }
+    cy.elements().removeClass("has-error has-warning");
     (data.problem_steps || []).forEach((p) => {
       cy.getElementById(p.step).addClass(p.severity === "error" ? "has-error" : "has-warning");
     });
@@ -309,16 +316,17 @@
   function addStep(kindButton, position) {
     if (readOnly) return;
     const kind = kindButton.dataset.kind;
-    if (kindButton.dataset.unique === "true" && cy.nodes("[kind = '" + kind + "']").nonempty() && kind === "start") {
-      showMessage("A flow has one start step; this one already has it.", "warning");
+    if (!kindButton.dataset.allowsIn && cy.nodes().some((n) => n.data("kind") === kind)) {
+      showMessage("A flow has one start step, and this one already has it. Put several triggers on it instead.", "warning");
       return;
     }
     const id = uniqueId(kind);
+    const d = kindButton.dataset;
     const el = decorate({
       group: "nodes",
       data: {
-        id: id, kind: kind, label: kindButton.dataset.label, color: kindButton.dataset.color,
-        iconClass: kindButton.dataset.icon,
+        id: id, kind: kind, label: d.label, kindLabel: d.label, color: d.color, iconClass: d.icon,
+        allowsIn: !!d.allowsIn, allowsOut: !!d.allowsOut, maxOut: d.maxOut === "" ? null : Number(d.maxOut),
       },
       classes: kindButton.dataset.classes || "",
       position: position,
@@ -369,10 +377,13 @@
   function connectionProblem(source, target) {
     if (!target || target.empty() || target.hasClass("handle")) return null;
     if (source.same(target)) return "A step cannot lead to itself.";
-    if (target.hasClass("start")) return "“" + target.data("label") + "” is a start step: the flow begins there, so nothing can lead into it.";
-    if (source.hasClass("end")) return "“" + source.data("label") + "” is an end step: the flow finishes there, so it cannot lead anywhere.";
-    if (cy.edges().some((e) => e.source().same(source) && e.target().same(target) && !e.hasClass("eh-preview") && !e.hasClass("eh-ghost-edge")))
-      return "These two steps are already connected.";
+    if (target.data("allowsIn") === false) return "“" + target.data("label") + "” is a start step: the flow begins there, so nothing can lead into it.";
+    if (source.data("allowsOut") === false) return "“" + source.data("label") + "” is an end step: the flow finishes there, so it cannot lead anywhere.";
+    const out = source.outgoers("edge").not(".eh-preview, .eh-ghost-edge");
+    if (out.some((e) => e.target().same(target))) return "These two steps are already connected.";
+    const max = source.data("maxOut");
+    if (max !== null && max !== undefined && out.length >= max)
+      return "“" + source.data("label") + "” (" + source.data("kindLabel") + ") can lead to one step only. To go several ways, put a “Choose a path” or “Split in parallel” step after it.";
     return null;
   }
 
@@ -395,17 +406,20 @@
     let hideTimer = null;
 
     function placeHandle(node) {
-      if (eh.active || node.hasClass("end") || node.hasClass("handle")) return;
+      if (eh.active || node.data("allowsOut") === false || node.hasClass("handle")) return;
       clearTimeout(hideTimer);
       handleSource = node;
       const bb = node.boundingBox({ includeLabels: false, includeOverlays: false });
-      handle.position({ x: bb.x2 - 2, y: node.position("y") });
+      handle.position({ x: bb.x2, y: node.position("y") });
       handle.style("display", "element");
     }
     function hideHandle() {
       hideTimer = setTimeout(() => { if (!eh.active) handle.style("display", "none"); }, 400);
     }
     cy.on("mouseover", "node", (e) => { if (e.target.hasClass("handle")) clearTimeout(hideTimer); else placeHandle(e.target); });
+    cy.on("mousemove", "node", (e) => {
+      if (!e.target.hasClass("handle") && (handle.style("display") === "none" || !e.target.same(handleSource))) placeHandle(e.target);
+    });
     cy.on("mouseout", "node", () => hideHandle());
     cy.on("position", "node", (e) => { if (handleSource && e.target.same(handleSource) && !e.target.hasClass("handle")) placeHandle(e.target); });
     cy.on("tapstart", "node.handle", () => {
@@ -457,7 +471,7 @@
     const nodes = cy.nodes().not(".handle");
     const layout = nodes.union(nodes.edgesWith(nodes)).layout({
       name: "dagre", rankDir: "TB", nodeSep: 50, rankSep: 70, edgeSep: 20,
-      animate: !!animate, animationDuration: 250, fit: true, padding: 40,
+      animate: !!animate, animationDuration: 250, fit: true, padding: 50,
     });
     layout.run();
     if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
@@ -505,7 +519,7 @@
     const button = event.target.closest("[data-editor-action]");
     if (button && actions[button.dataset.editorAction]) { event.preventDefault(); actions[button.dataset.editorAction](); }
     if (event.target.closest("[data-shortcuts]")) {
-      showMessage("Keyboard: arrows move between steps · Delete removes · Ctrl+Z undo · Ctrl+Shift+Z redo · C connect mode · L arrange · F fit · + / − zoom · Esc clears the selection.", "info");
+      showMessage("Keyboard: arrows move between steps · Delete removes · Ctrl+Z undo · Ctrl+Shift+Z redo · C connect mode · L arrange · F fit · + / − zoom · Esc clears the selection. Select several: Ctrl-click, or Shift-drag a box.", "info");
     }
     if (event.target.closest("[data-close-dialog]")) dialog.close();
   });

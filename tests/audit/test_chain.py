@@ -9,7 +9,9 @@ from audit.verification import verify_events
 
 def _append(stream: str, n: int = 1) -> None:
     for i in range(n):
-        chain.append(stream, [chain.Entry(f"test.event{i}", chain.Actor.system(), payload={"i": i})])
+        chain.append(
+            stream, [chain.Entry(f"test.event{i}", chain.Actor.system(), payload={"i": i})]
+        )
 
 
 @pytest.mark.django_db
@@ -59,9 +61,7 @@ def _raw_sql(sql: str, params: list) -> None:
 def test_verify_names_an_event_edited_behind_its_back():
     _append("flow:1", 3)
     victim = AuditEvent.objects.get(stream="flow:1", seq=2)
-    _raw_sql(
-        "UPDATE audit_auditevent SET payload = %s WHERE id = %s", ['{"i": 99}', victim.id]
-    )
+    _raw_sql("UPDATE audit_auditevent SET payload = %s WHERE id = %s", ['{"i": 99}', victim.id])
     result = verify_events()
     assert not result.ok
     assert result.problems[0].event_id == victim.id

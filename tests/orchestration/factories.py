@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import factory
@@ -37,8 +38,13 @@ class FlowVersionFactory(factory.django.DjangoModelFactory):
 
 
 def step(step_id: str, kind: str, **extra: Any) -> dict[str, Any]:
-    return {"id": step_id, "kind": kind, "label": step_id.replace("_", " ").title(),
-            "owner": "system:podium", **extra}
+    return {
+        "id": step_id,
+        "kind": kind,
+        "label": step_id.replace("_", " ").title(),
+        "owner": "system:podium",
+        **extra,
+    }
 
 
 def link(source: str, target: str, **extra: Any) -> dict[str, Any]:
@@ -63,7 +69,7 @@ def sequence_definition(n: int, kind: str = "set") -> dict[str, Any]:
     steps += [step(i, kind, config=dict(config)) for i in ids]
     steps.append(step("end", "end", config={"result": "success"}))
     chain = ["start", *ids, "end"]
-    return definition(steps, [link(a, b) for a, b in zip(chain, chain[1:], strict=False)])
+    return definition(steps, [link(a, b) for a, b in pairwise(chain)])
 
 
 def published(defn: dict[str, Any], **flow_fields: Any) -> FlowVersion:

@@ -1,6 +1,5 @@
 """Check the database and the broker before starting, with a message a person can act on."""
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +12,6 @@ class Command(BaseCommand):
     help = "Check that the database and the message broker can be reached."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        prepare_embedded_folders()
         problems = [p for p in (check_database(), check_broker()) if p]
         if problems:
             hint = (
@@ -26,10 +24,3 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.SUCCESS(f"Database and broker reachable; mode: {mode}."))
 
-
-def prepare_embedded_folders() -> None:
-    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
-        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from orchestration.decisions.providers import (
 
 @register("rules")
 def decide_by_table(question: Question) -> Proposal:
-    rows = question.settings.get("rules") or []
+    rows = question.settings.get("table") or question.settings.get("rules") or []
     version = str(question.settings.get("version") or f"table:{len(rows)} rows")
     for number, row in enumerate(rows, start=1):
         condition = str(row.get("when") or "true")

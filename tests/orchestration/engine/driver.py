@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
+from datetime import timedelta
 from typing import Any
 
+import time_machine
 from django.db import transaction
+from django.utils import timezone
 
 from orchestration.engine import dispatch, event_bus, notifications, runner
 from orchestration.engine.sweep import sweep
@@ -39,6 +42,8 @@ class EngineDriver:
                 notifications.notify_exception_owner(**kwargs)
         raise AssertionError("the engine did not settle")
 
-    def sweep(self, now: Any = None) -> None:
-        sweep(now)
-        self.run()
+    def sweep(self, later: timedelta = timedelta(0)) -> None:
+        """Run the sweep (and what it sends) as if `later` had passed."""
+        with time_machine.travel(timezone.now() + later, tick=True):
+            sweep()
+            self.run()

@@ -17,10 +17,17 @@ def allow_loopback(settings):
 
 
 def http_flow(url: str, **extra) -> dict:
-    config = {"method": "POST", "url": url + "/orders/{{ data.order }}",
-              "body": {"amount": "data.amount"}, "timeout_seconds": extra.pop("timeout", 2)}
-    steps = [step("start", "start"), step("call", "http", config=config, **extra),
-             step("end", "end")]
+    config = {
+        "method": "POST",
+        "url": url + "/orders/{{ data.order }}",
+        "body": {"amount": "data.amount"},
+        "timeout_seconds": extra.pop("timeout", 2),
+    }
+    steps = [
+        step("start", "start"),
+        step("call", "http", config=config, **extra),
+        step("end", "end"),
+    ]
     connections = [link("start", "call"), link("call", "end")]
     if "on_error" in extra:
         steps.append(step("handle", "set", config={"assign": {"handled": "true"}}))
@@ -29,8 +36,9 @@ def http_flow(url: str, **extra) -> dict:
 
 
 def run_flow(engine, defn, data=None):
-    instance = start_instance(published(defn), data or {"order": "A1", "amount": 5},
-                              trigger="manual", actor=ACTOR)
+    instance = start_instance(
+        published(defn), data or {"order": "A1", "amount": 5}, trigger="manual", actor=ACTOR
+    )
     engine.run()
     instance.refresh_from_db()
     return instance

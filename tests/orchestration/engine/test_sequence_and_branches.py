@@ -33,7 +33,8 @@ def test_every_transition_writes_a_verifiable_audit_event(engine):
     instance = start(published(sequence_definition(3)))
     engine.run()
     actions = list(
-        AuditEvent.objects.filter(stream=f"instance:{instance.pk}").order_by("seq")
+        AuditEvent.objects.filter(stream=f"instance:{instance.pk}")
+        .order_by("seq")
         .values_list("action", flat=True)
     )
     assert actions[0] == "instance.started"
@@ -89,8 +90,13 @@ def test_input_that_fails_the_schema_is_refused_with_every_problem_and_nothing_s
         "required": ["amount", "vendor"],
         "properties": {"amount": {"type": "number"}, "vendor": {"type": "string"}},
     }
-    version = published(definition([step("start", "start"), step("end", "end")],
-                                   [link("start", "end")], input_schema=schema))
+    version = published(
+        definition(
+            [step("start", "start"), step("end", "end")],
+            [link("start", "end")],
+            input_schema=schema,
+        )
+    )
     with pytest.raises(InputInvalid) as error:
         start(version, {"amount": "lots"})
     assert any("amount" in p and "number" in p for p in error.value.problems)
@@ -126,9 +132,13 @@ def test_a_step_whose_output_fails_its_schema_takes_its_error_path(engine):
     defn = definition(
         [
             step("start", "start"),
-            step("make", "set", config={"assign": {"total": "'ten'"}},
-                 output_schema={"type": "object", "properties": {"total": {"type": "number"}}},
-                 on_error="recover"),
+            step(
+                "make",
+                "set",
+                config={"assign": {"total": "'ten'"}},
+                output_schema={"type": "object", "properties": {"total": {"type": "number"}}},
+                on_error="recover",
+            ),
             step("recover", "set", config={"assign": {"recovered": "true"}}),
             step("end", "end"),
         ],

@@ -35,13 +35,18 @@ def test_a_worker_runs_a_ten_step_flow_to_the_end(celery_worker):
 def test_a_message_delivered_twice_to_a_worker_completes_once(celery_worker, settings):
     settings.PODIUM_INLINE_STEPS = 0
     defn = definition(
-        [step("start", "start"), step("pause", "timer", config={"duration_seconds": 3600}),
-         step("end", "end")],
+        [
+            step("start", "start"),
+            step("pause", "timer", config={"duration_seconds": 3600}),
+            step("end", "end"),
+        ],
         [link("start", "pause"), link("pause", "end")],
     )
     instance = start_instance(published(defn), {}, trigger="manual", actor=ACTOR)
-    wait_for(lambda: StepRun.objects.filter(instance=instance, status="waiting").exists(),
-             what="the timer to start")
+    wait_for(
+        lambda: StepRun.objects.filter(instance=instance, status="waiting").exists(),
+        what="the timer to start",
+    )
     pause = StepRun.objects.get(instance=instance, step_id="pause")
     StepRun.objects.filter(pk=pause.pk).update(due_at=timezone.now())
     dispatch.send([pause.pk, pause.pk, pause.pk])
@@ -54,10 +59,16 @@ def test_a_server_failing_twice_is_retried_by_the_worker(celery_worker, settings
     settings.PODIUM_HTTP_ALLOWLIST = ["127.0.0.1"]
     with scripted_server(Reply(503), Reply(503), Reply(200, {"ok": 1})) as server:
         defn = definition(
-            [step("start", "start"),
-             step("call", "http", config={"url": server.url, "timeout_seconds": 2},
-                  retry={"attempts": 3, "backoff_seconds": 0.05, "jitter": False}),
-             step("end", "end")],
+            [
+                step("start", "start"),
+                step(
+                    "call",
+                    "http",
+                    config={"url": server.url, "timeout_seconds": 2},
+                    retry={"attempts": 3, "backoff_seconds": 0.05, "jitter": False},
+                ),
+                step("end", "end"),
+            ],
             [link("start", "call"), link("call", "end")],
         )
         instance = start_instance(published(defn), {}, trigger="manual", actor=ACTOR)
@@ -70,10 +81,17 @@ def test_a_server_failing_twice_is_retried_by_the_worker(celery_worker, settings
 def test_a_worker_killed_mid_step_does_not_lose_the_case():
     with scripted_server(Reply(200, {"slow": True}, delay=60), Reply(200, {"ok": True})) as server:
         defn = definition(
-            [step("start", "start"),
-             step("call", "http", config={"url": server.url}, timeout_seconds=2,
-                  retry={"attempts": 2, "backoff_seconds": 0.05, "jitter": False}),
-             step("end", "end")],
+            [
+                step("start", "start"),
+                step(
+                    "call",
+                    "http",
+                    config={"url": server.url},
+                    timeout_seconds=2,
+                    retry={"attempts": 2, "backoff_seconds": 0.05, "jitter": False},
+                ),
+                step("end", "end"),
+            ],
             [link("start", "call"), link("call", "end")],
         )
         version = published(defn)
@@ -85,8 +103,11 @@ def test_a_worker_killed_mid_step_does_not_lose_the_case():
         run = StepRun.objects.get(instance=instance, step_id="call")
         assert run.status == StepStatus.RUNNING
         with worker_process(**env):
-            wait_for(lambda: sweep(timezone.now()).due > 0 or finished(instance.pk),
-                     timeout=20, what="the lease to expire")
+            wait_for(
+                lambda: sweep(timezone.now()).due > 0 or finished(instance.pk),
+                timeout=20,
+                what="the lease to expire",
+            )
             wait_for(lambda: finished(instance.pk), what="the case to finish")
             sweep(timezone.now() + timedelta(minutes=2))
     instance.refresh_from_db()

@@ -1,0 +1,192 @@
+"""Engine throughput against bare Celery, measured in the same run on the same worker setup.
+
+Prints completed steps per second for (a) one Celery task per step and (b) chains of
+automated steps run inline, the hop latency from one step's end to the next step's
+start on an idle system (p50/p95), the SQL statements per transition, and the
+throughput of bare Celery no-op tasks with the same worker configuration.
+
+    .venv/bin/python bench/engine_throughput.py [--instances 500] [--steps 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from itertools import pairwise
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _setup import ROOT, configure
+
+configure("podium_bench")
+
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from audit.chain import Actor  # noqa: E402
+from config.celery import app  # noqa: E402
+from orchestration.engine import runner  # noqa: E402
+from orchestration.engine.api import start_instance  # noqa: E402
+from orchestration.models import (  # noqa: E402
+    Flow,
+    FlowInstance,
+    FlowVersion,
+    StepRun,
+    VersionStatus,
+)
+
+WORKER_ARGS = [
+    "--pool=prefork",
+    "--concurrency=2",
+    "--loglevel=ERROR",
+    "--without-heartbeat",
+    "--without-mingle",
+    "--without-gossip",
+    "--queues=podium",
+]
+ACTOR = Actor.system("benchmark")
+
+
+def noop_definition(n: int) -> dict:
+    ids = [f"s{i}" for i in range(1, n + 1)]
+    steps = [{"id": "start", "kind": "start", "label": "Start", "owner": "system:bench"}]
+    steps += [
+        {"id": i, "kind": "set", "label": i, "owner": "system:bench", "config": {"assign": {}}}
+        for i in ids
+    ]
+    steps.append({"id": "end", "kind": "end", "label": "End", "owner": "system:bench"})
+    chain = ["start", *ids, "end"]
+    return {
+        "format": "podium/v1",
+        "input_schema": {"type": "object"},
+        "steps": steps,
+        "connections": [{"from": a, "to": b} for a, b in pairwise(chain)],
+    }
+
+
+def fresh_version(steps: int) -> FlowVersion:
+    FlowInstance.objects.all().delete()
+    flow, _ = Flow.objects.get_or_create(slug="bench", defaults={"name": "Benchmark"})
+    FlowVersion.objects.filter(flow=flow).delete()
+    return FlowVersion.objects.create(
+        flow=flow, number=1, status=VersionStatus.PUBLISHED, definition=noop_definition(steps)
+    )
+
+
+def worker(env: dict[str, str]) -> subprocess.Popen:
+    full = {**os.environ, **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *WORKER_ARGS], cwd=ROOT, env=full
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return process
+    raise SystemExit("the benchmark worker did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def purge() -> None:
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("podium")
+
+
+def bare_celery(tasks: int) -> float:
+    store = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    store.delete("bench:count", "bench:first", "bench:last")
+    process = worker({"PODIUM_BENCH_NOOP": "1"})
+    try:
+        for _ in range(tasks):
+            app.send_task("bench.noop")
+        while int(store.get("bench:count") or 0) < tasks:
+            time.sleep(0.05)
+    finally:
+        stop(process)
+    first, last = float(store.get("bench:first")), float(store.get("bench:last"))
+    return tasks / (last - first)
+
+
+def engine_run(instances: int, steps: int, inline: int) -> float:
+    version = fresh_version(steps)
+    process = worker({"PODIUM_INLINE_STEPS": str(inline)})
+    try:
+        ids = [
+            start_instance(version, {}, trigger="manual", actor=ACTOR).pk for _ in range(instances)
+        ]
+        while FlowInstance.objects.filter(pk__in=ids, status="running").exists():
+            time.sleep(0.2)
+    finally:
+        stop(process)
+    runs = StepRun.objects.filter(instance_id__in=ids).exclude(kind="start")
+    span = runs.aggregate(first=Min("started_at"), last=Max("finished_at"))
+    seconds = (span["last"] - span["first"]).total_seconds()
+    return runs.count() / seconds
+
+
+def hop_latency(samples: int, steps: int) -> tuple[float, float]:
+    version = fresh_version(steps)
+    process = worker({"PODIUM_INLINE_STEPS": "0"})
+    hops: list[float] = []
+    try:
+        for _ in range(samples):
+            instance = start_instance(version, {}, trigger="manual", actor=ACTOR)
+            while FlowInstance.objects.filter(pk=instance.pk, status="running").exists():
+                time.sleep(0.01)
+            runs = list(StepRun.objects.filter(instance=instance).order_by("id"))
+            hops += [
+                (b.started_at - a.finished_at).total_seconds() * 1000 for a, b in pairwise(runs[1:])
+            ]
+    finally:
+        stop(process)
+    quantiles = statistics.quantiles(hops, n=20)
+    return statistics.median(hops), quantiles[18]
+
+
+def statements_per_transition() -> int:
+    version = fresh_version(3)
+    instance = start_instance(version, {}, trigger="manual", actor=ACTOR)
+    run = StepRun.objects.filter(instance=instance, status="queued").first()
+    with CaptureQueriesContext(connection) as queries:
+        runner.process(run.pk, "bench")
+    return len(
+        [q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    purge()
+    total = args.instances * args.steps
+    bare = bare_celery(total)
+    per_task = engine_run(args.instances, args.steps, inline=0)
+    chained = engine_run(args.instances, args.steps, inline=50)
+    p50, p95 = hop_latency(30, args.steps)
+    sql = statements_per_transition()
+    print(
+        f"database: {connection.vendor}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}, "
+        f"{args.instances} instances x {args.steps} no-op steps, worker prefork -c 2"
+    )
+    print(f"bare Celery no-op tasks:        {bare:8.0f} tasks/s")
+    print(
+        f"engine, one task per step:      {per_task:8.0f} steps/s  ({per_task / bare:.0%} of bare)"
+    )
+    print(f"engine, chained automated steps:{chained:8.0f} steps/s  ({chained / bare:.0%} of bare)")
+    print(f"hop latency, idle:              p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+    print(f"SQL statements per transition:  {sql} (including BEGIN/COMMIT where logged)")
+
+
+if __name__ == "__main__":
+    main()

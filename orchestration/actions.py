@@ -1,0 +1,288 @@
+"""Operations on flows and their versions, as views and the `flow` command call them.
+
+Each runs in one transaction and writes its audit event (orchestration/events.py) in
+that transaction. A published version never changes again; drafts change under an
+optimistic revision check so two editors cannot overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from orchestration import access, events
+from orchestration.definitions import DefinitionError, checksum, has_errors
+from orchestration.definitions.lint import validate
+from orchestration.definitions.problems import Problem, error
+from orchestration.definitions.yaml_io import parse_yaml, to_yaml
+from orchestration.models import Flow, FlowVersion, VersionStatus
+
+
+class DraftConflict(Exception):
+    """The draft was saved by someone else since the editor loaded it."""
+
+    def __init__(self, current_revision: int):
+        super().__init__(
+            "Someone else saved this draft since you opened it. "
+            "Reload to see their changes, then make yours again."
+        )
+        self.current_revision = current_revision
+
+
+class VersionLocked(Exception):
+    """The version is not in a state that allows this (e.g. editing a published version)."""
+
+
+def _person(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def _locked(version: FlowVersion) -> FlowVersion:
+    return FlowVersion.objects.select_for_update().select_related("flow").get(pk=version.pk)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "flow"
+    slug, n = base, 1
+    while Flow.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_flow(
+    name: str,
+    slug: str = "",
+    *,
+    owner_team: Group | None = None,
+    owner_user: Any = None,
+    exception_owner_team: Group | None = None,
+    description: str = "",
+    created_by: Any = None,
+) -> Flow:
+    """A new flow without versions; its owners get every permission on it."""
+    with transaction.atomic():
+        flow = Flow.objects.create(
+            name=name,
+            slug=slug or _unique_slug(name),
+            description=description,
+            owner_team=owner_team,
+            owner_user=owner_user,
+            exception_owner_team=exception_owner_team,
+            created_by=_person(created_by),
+        )
+        access.grant_owner_permissions(flow)
+        events.flow_created(flow, created_by)
+    return flow
+
+
+def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]]:
+    """'team:Finance' -> {"team": Group}; 'user:alex' -> {"user": User}; else a problem."""
+    if not text:
+        return {}, []
+    prefix, _, name = str(text).partition(":")
+    if prefix == "team" and (team := Group.objects.filter(name=name).first()):
+        return {"team": team}, []
+    user_model = get_user_model()
+    if prefix == "user" and (person := user_model.objects.filter(username=name).first()):
+        return {"user": person}, []
+    what = {"team": "team", "user": "user"}.get(prefix, "owner")
+    message = f"The {field.replace('_', ' ')} '{text}' names a {what} Podium does not know."
+    return {}, [error("unknown_owner", message, field=f"flow.{field}")]
+
+
+def _flow_from_metadata(meta: dict[str, Any], user: Any) -> Flow:
+    owner, owner_problems = _resolve_owner(meta.get("owner"), "owner")
+    handler, handler_problems = _resolve_owner(meta.get("exception_owner"), "exception_owner")
+    if owner_problems or handler_problems:
+        raise DefinitionError(owner_problems + handler_problems)
+    flow = create_flow(
+        meta.get("name") or meta["slug"],
+        meta["slug"],
+        owner_team=owner.get("team"),
+        owner_user=owner.get("user") or _person(user),
+        exception_owner_team=handler.get("team"),
+        description=meta.get("description", ""),
+        created_by=user,
+    )
+    if handler.get("user"):
+        flow.exception_owner_user = handler["user"]
+        flow.save(update_fields=["exception_owner_user"])
+    return flow
+
+
+def _target_flow(definition: dict[str, Any], user: Any) -> Flow:
+    meta = definition.get("flow") or {}
+    if not meta.get("slug"):
+        raise DefinitionError(
+            [
+                error(
+                    "flow_metadata_missing",
+                    "The file has no 'flow:' block with a slug, so Podium cannot tell which "
+                    "flow it belongs to. Add one, or import it from the flow's own page.",
+                    field="flow",
+                )
+            ]
+        )
+    flow = Flow.objects.filter(slug=meta["slug"]).first()
+    if flow is None:
+        return _flow_from_metadata(meta, user)
+    if user is not None and not (user.has_perm(access.EDIT, flow) or user.has_perm(access.EDIT)):
+        raise DefinitionError(
+            [error("not_allowed", f"The flow '{flow.slug}' exists and you may not edit it.")]
+        )
+    return flow
+
+
+def _next_number(flow: Flow) -> int:
+    return (flow.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+
+
+def _replace_draft(flow: Flow, definition: dict[str, Any], user: Any) -> FlowVersion:
+    draft = FlowVersion.objects.select_for_update().filter(flow=flow, status="draft").first()
+    if draft is not None:
+        draft.definition = definition
+        draft.revision += 1
+        draft.save(update_fields=["definition", "revision", "updated_at"])
+        return draft
+    latest = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+    return FlowVersion.objects.create(
+        flow=flow,
+        number=_next_number(flow),
+        definition=definition,
+        based_on=latest,
+        created_by=_person(user),
+    )
+
+
+def import_yaml(text: str, *, user: Any, flow: Flow | None = None) -> FlowVersion:
+    """Make the YAML the flow's draft (creating the flow from its `flow:` block if needed).
+
+    An invalid file changes nothing: DefinitionError lists every problem.
+    """
+    definition = parse_yaml(text)
+    problems = validate(definition)
+    if has_errors(problems):
+        raise DefinitionError(problems)
+    with transaction.atomic():
+        target = flow or _target_flow(definition, user)
+        version = _replace_draft(target, definition, user)
+        events.version_imported(version, user, warnings=len(problems))
+    return version
+
+
+def save_draft(
+    version: FlowVersion, definition: dict[str, Any], *, user: Any, expected_revision: int
+) -> FlowVersion:
+    """Store the editor's definition if nobody saved since `expected_revision`."""
+    if not isinstance(definition, dict):
+        raise DefinitionError([error("schema", "A flow definition must be a set of named fields.")])
+    with transaction.atomic():
+        current = _locked(version)
+        if current.status != VersionStatus.DRAFT:
+            raise VersionLocked(
+                f"v{current.number} is {current.get_status_display().lower()} and can no longer "
+                "change. Create a new draft from it."
+            )
+        if current.revision != expected_revision:
+            raise DraftConflict(current.revision)
+        current.definition = definition
+        current.revision += 1
+        current.save(update_fields=["definition", "revision", "updated_at"])
+        events.draft_saved(current, user)
+    version.definition, version.revision = current.definition, current.revision
+    version.updated_at = current.updated_at
+    return current
+
+
+def publish_version(version: FlowVersion, *, user: Any, note: str) -> FlowVersion:
+    """Freeze the draft as a published version; refuse while the lint finds errors."""
+    with transaction.atomic():
+        current = _locked(version)
+        if current.status != VersionStatus.DRAFT:
+            raise VersionLocked(
+                f"v{current.number} is already {current.get_status_display().lower()}."
+            )
+        problems = validate(current.definition)
+        if has_errors(problems):
+            raise DefinitionError(problems)
+        current.status = VersionStatus.PUBLISHED
+        current.checksum = checksum(current.definition)
+        current.published_by = _person(user)
+        current.published_at = timezone.now()
+        current.change_note = note
+        current.save(
+            update_fields=[
+                "status", "checksum", "published_by", "published_at", "change_note", "updated_at"
+            ]
+        )  # fmt: skip
+        events.version_published(current, user, warnings=len(problems))
+    return current
+
+
+def new_draft_from(version: FlowVersion, *, user: Any) -> FlowVersion:
+    """A draft copied from `version`; the flow's existing draft if it already has one."""
+    flow = version.flow
+    existing = flow.versions.filter(status=VersionStatus.DRAFT).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            draft = FlowVersion.objects.create(
+                flow=flow,
+                number=_next_number(flow),
+                definition=copy.deepcopy(version.definition),
+                based_on=version,
+                created_by=_person(user),
+            )
+            events.draft_created(draft, user)
+    except IntegrityError:
+        # Another request created the flow's one draft first; theirs is the draft.
+        return flow.versions.get(status=VersionStatus.DRAFT)
+    return draft
+
+
+def retire_version(version: FlowVersion, *, user: Any) -> FlowVersion:
+    """No new cases start on a retired version; running cases finish on it."""
+    with transaction.atomic():
+        current = _locked(version)
+        if current.status != VersionStatus.PUBLISHED:
+            raise VersionLocked(
+                f"Only a published version can be retired; v{current.number} is "
+                f"{current.get_status_display().lower()}."
+            )
+        current.status = VersionStatus.RETIRED
+        current.save(update_fields=["status", "updated_at"])
+        events.version_retired(current, user)
+    return current
+
+
+def _owner_text(team: Group | None, user: Any) -> str | None:
+    if team is not None:
+        return f"team:{team.name}"
+    if user is not None:
+        return f"user:{user.get_username()}"
+    return None
+
+
+def flow_metadata(flow: Flow) -> dict[str, Any]:
+    """The `flow:` block of an exported file, from the flow as it is now."""
+    meta: dict[str, Any] = {"name": flow.name, "slug": flow.slug}
+    if flow.description:
+        meta["description"] = flow.description
+    owner = _owner_text(flow.owner_team, flow.owner_user)
+    handler = _owner_text(flow.exception_owner_team, flow.exception_owner_user)
+    meta.update({k: v for k, v in (("owner", owner), ("exception_owner", handler)) if v})
+    return meta
+
+
+def export_yaml(version: FlowVersion) -> str:
+    """The version as a YAML file that `import_yaml` reads back to the same definition."""
+    return to_yaml({**version.definition, "flow": flow_metadata(version.flow)})

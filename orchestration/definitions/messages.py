@@ -1,0 +1,107 @@
+"""JSON Schema errors rewritten as sentences a process owner can act on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a set of named fields",
+    "array": "a list",
+    "null": "empty",
+}
+
+
+def describe(found: ValidationError, subject: str, field: str | None) -> str:
+    """`subject` names the thing ("Step 'pay'"), `field` the field inside it, if any."""
+    rule, expected, value = found.validator, found.validator_value, found.instance
+    named = f"{subject}: '{field}'" if field else subject
+    if rule == "required":
+        missing = [name for name in expected if isinstance(value, dict) and name not in value]
+        return f"{subject}{_in(field)} is missing {_names(missing)}."
+    if rule == "additionalProperties":
+        extra = _unexpected(found.schema, value)
+        return (
+            f"{subject}{_in(field)} has {_names(extra, 'unknown field')} that Podium does not know."
+        )
+    if rule == "type":
+        kinds = [expected] if isinstance(expected, str) else list(expected)
+        return f"{named} must be {' or '.join(TYPE_WORDS.get(k, k) for k in kinds)}."
+    if rule == "enum":
+        return f"{named} must be one of: {', '.join(str(v) for v in expected)}."
+    if rule == "const":
+        return f"{named} must be '{expected}'."
+    if rule in ("oneOf", "anyOf") and all(set(option) == {"required"} for option in expected):
+        choices = " or ".join(f"'{option['required'][0]}'" for option in expected)
+        return f"{subject}{_in(field)} needs exactly one of {choices}."
+    if rule == "pattern":
+        return f"{subject}: {_pattern_hint(field, value)}"
+    return f"{named} {_bound(rule, expected) or found.message}."
+
+
+def dotted_path(path: list[Any]) -> str | None:
+    """['config', 'triggers', 0, 'cron'] -> 'config.triggers[0].cron'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def _in(field: str | None) -> str:
+    return f" (in '{field}')" if field else ""
+
+
+def _names(names: list[str], noun: str = "required field") -> str:
+    quoted = ", ".join(f"'{name}'" for name in names)
+    return f"the {noun} {quoted}" if len(names) == 1 else f"the {noun}s {quoted}"
+
+
+def _unexpected(schema: dict[str, Any], value: Any) -> list[str]:
+    known = set(schema.get("properties", {}))
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    return sorted(
+        key
+        for key in (value if isinstance(value, dict) else {})
+        if key not in known and not any(p.search(key) for p in patterns)
+    )
+
+
+def _pattern_hint(field: str | None, value: Any) -> str:
+    last = re.split(r"[.\[]", field or "value")[-1].rstrip("]")
+    if last == "id":
+        return (
+            f"the id '{value}' is not valid: use lowercase letters, digits and "
+            "underscores, starting with a letter (at most 63 characters)."
+        )
+    if last in ("owner", "exception_owner"):
+        return (
+            f"the {last} '{value}' must look like 'team:<team name>', "
+            "'user:<username>' or 'system:<name>'."
+        )
+    if last == "slug":
+        return f"the slug '{value}' must use lowercase letters, digits and hyphens only."
+    return f"'{field}' ('{value}') does not have the expected form."
+
+
+def _bound(rule: str, expected: Any) -> str:
+    return {
+        "minimum": f"must be at least {expected}",
+        "maximum": f"must be at most {expected}",
+        "exclusiveMinimum": f"must be more than {expected}",
+        "exclusiveMaximum": f"must be less than {expected}",
+        "minLength": "must not be empty"
+        if expected == 1
+        else f"must be at least {expected} characters long",
+        "maxLength": f"must be at most {expected} characters long",
+        "minItems": "must not be empty"
+        if expected == 1
+        else f"must have at least {expected} items",
+        "maxItems": f"must have at most {expected} items",
+        "uniqueItems": "must not repeat an item",
+    }.get(rule, "")

@@ -1,0 +1,71 @@
+"""Semantic lint rules. Each module checks one concern of a `Subject`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestration.definitions.catalog import CATALOG, StepKind
+from orchestration.definitions.graph import FlowGraph
+
+# Fields that name another step besides connections: (where, field path).
+STEP_REFERENCES = (
+    ("step", "on_error"),
+    ("step", "compensation"),
+    ("config", "expiry_path"),
+    ("config", "on_timeout"),
+)
+
+
+@dataclass
+class Subject:
+    """A definition prepared for the rules: the first step of each id, usable connections."""
+
+    definition: dict[str, Any]
+    steps: list[dict[str, Any]] = field(init=False)
+    connections: list[tuple[int, dict[str, Any]]] = field(init=False)
+    graph: FlowGraph = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.graph = FlowGraph(self.definition)
+        self.steps = self.graph.steps()
+        self.connections = [
+            (index, c)
+            for index, c in enumerate(self.definition.get("connections") or [])
+            if isinstance(c, dict)
+            and isinstance(c.get("from"), str)
+            and isinstance(c.get("to"), str)
+        ]
+
+    def kind(self, step: dict[str, Any]) -> StepKind | None:
+        return CATALOG.get(step.get("kind", ""))
+
+    def has(self, step_id: Any) -> bool:
+        return isinstance(step_id, str) and self.graph.step(step_id) is not None
+
+    def references(self, step: dict[str, Any]) -> list[tuple[str, str]]:
+        """(field, target) for each error, compensation, expiry or timeout path of the step."""
+        found = []
+        for where, name in STEP_REFERENCES:
+            holder = step if where == "step" else config_of(step)
+            target = holder.get(name)
+            if isinstance(target, str) and target:
+                found.append((name if where == "step" else f"config.{name}", target))
+        return found
+
+    def successors(self, step_id: str) -> list[str]:
+        """Every step a case can move to from this one: connections and named paths."""
+        step = self.graph.step(step_id) or {}
+        targets = [c["to"] for c in self.graph.outgoing(step_id)]
+        targets += [target for _, target in self.references(step) if self.has(target)]
+        return targets
+
+
+def config_of(step: dict[str, Any]) -> dict[str, Any]:
+    """The step's config, or {} when it is missing or not a mapping (the schema reports that)."""
+    config = step.get("config")
+    return config if isinstance(config, dict) else {}
+
+
+def label(step: dict[str, Any]) -> str:
+    return f"Step '{step['id']}'"

@@ -1,0 +1,180 @@
+"""Where cases can go: unreachable steps, endless loops, joins and default paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+
+from orchestration.definitions.problems import Problem, error, warning
+from orchestration.definitions.rules import Subject, config_of, label
+
+EXCLUSIVE = ("branch", "approval", "decision")
+
+
+def check(subject: Subject) -> Iterator[Problem]:
+    yield from _unreachable(subject)
+    yield from _endless_cycles(subject)
+    yield from _joins(subject)
+    yield from _default_paths(subject)
+
+
+def _reach(subject: Subject, roots: list[str]) -> set[str]:
+    seen, todo = set(roots), list(roots)
+    while todo:
+        for target in subject.successors(todo.pop()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def _unreachable(subject: Subject) -> Iterator[Problem]:
+    start = subject.graph.start_step_id
+    if start is None:
+        return
+    reached = _reach(subject, [start])
+    for step in subject.steps:
+        if step["id"] not in reached:
+            yield warning(
+                "unreachable",
+                f"{label(step)} cannot be reached from the start: no path leads to it.",
+                step_id=step["id"],
+            )
+
+
+def _components(subject: Subject) -> list[list[str]]:
+    """Strongly connected components (Tarjan, iterative so long flows cannot overflow)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in subject.graph.step_ids:
+        if root in index:
+            continue
+        work = [(root, iter(subject.successors(root)))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    found.append(component)
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(subject.successors(child))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+def _endless_cycles(subject: Subject) -> Iterator[Problem]:
+    order = {step_id: i for i, step_id in enumerate(subject.graph.step_ids)}
+    ends = [s["id"] for s in subject.steps if s.get("kind") == "end"]
+    for component in _components(subject):
+        members = set(component)
+        looped = len(component) > 1 or component[0] in subject.successors(component[0])
+        if not looped:
+            continue
+        exits = [t for m in component for t in subject.successors(m) if t not in members]
+        if any(end in _reach(subject, exits) for end in ends):
+            continue
+        first = min(component, key=order.__getitem__)
+        names = ", ".join(sorted(component, key=order.__getitem__))
+        yield error(
+            "endless_cycle",
+            f"Steps {names} form a loop with no way out to an End step; cases would go round "
+            "for ever. Add a path out of the loop.",
+            step_id=first,
+        )
+
+
+def _origins(subject: Subject, connection: dict) -> set[tuple[str, int, bool]]:
+    """The nearest splits upstream of a connection: (split step, its path number, exclusive)."""
+    found: set[tuple[str, int, bool]] = set()
+    todo, seen = [connection], set()
+    while todo:
+        via = todo.pop()
+        source = via["from"]
+        outgoing = subject.graph.outgoing(source)
+        kind = (subject.graph.step(source) or {}).get("kind")
+        if len(outgoing) > 1 and kind in (*EXCLUSIVE, "parallel"):
+            found.add((source, outgoing.index(via), kind != "parallel"))
+        elif kind == "start" or source in seen:
+            found.add((source, 0, False))
+        else:
+            seen.add(source)
+            todo.extend(subject.graph.incoming(source))
+    return found
+
+
+def _exclusive_split(origins: set[tuple[str, int, bool]]) -> str | None:
+    splits = {split for split, _, exclusive in origins if exclusive}
+    if len(splits) == 1 and all(exclusive for _, _, exclusive in origins):
+        return splits.pop()
+    return None
+
+
+def _joins(subject: Subject) -> Iterator[Problem]:
+    for step in subject.steps:
+        if step.get("kind") != "join":
+            continue
+        config = config_of(step)
+        mode, incoming = config.get("mode", "all"), subject.graph.incoming(step["id"])
+        wanted = config.get("n")
+        if mode == "n" and isinstance(wanted, int) and len(incoming) < wanted:
+            yield error(
+                "join_never_fires",
+                f"{label(step)} waits for {wanted} paths, but only {len(incoming)} lead into it.",
+                step_id=step["id"],
+                field="config.n",
+            )
+        if mode == "all":
+            yield from _exclusive_inputs(subject, step, incoming)
+
+
+def _exclusive_inputs(subject: Subject, step: dict, incoming: list[dict]) -> Iterator[Problem]:
+    origins = [_origins(subject, connection) for connection in incoming]
+    for first, second in combinations(origins, 2):
+        split = _exclusive_split(first)
+        if split is None or split != _exclusive_split(second):
+            continue
+        if {i for _, i, _ in first}.isdisjoint({i for _, i, _ in second}):
+            yield error(
+                "join_never_fires",
+                f"{label(step)} waits for all its incoming paths, but they are alternatives "
+                f"chosen by step '{split}', so only one of them ever arrives. "
+                "Set the join to 'any', or split with 'Split in parallel'.",
+                step_id=step["id"],
+                field="config.mode",
+            )
+            return
+
+
+def _default_paths(subject: Subject) -> Iterator[Problem]:
+    for step in subject.steps:
+        kind = step.get("kind")
+        outgoing = subject.graph.outgoing(step["id"])
+        if kind not in EXCLUSIVE or not outgoing or any(c.get("default") for c in outgoing):
+            continue
+        if kind == "branch" or any(c.get("condition") for c in outgoing):
+            yield error(
+                "no_default_path",
+                f"{label(step)} has no default path: when no condition holds the case would be "
+                "stuck. Mark one outgoing connection as the default ('Otherwise').",
+                step_id=step["id"],
+            )

@@ -1,0 +1,135 @@
+"""Each step on its own: owner, error path, human fallback, named paths, config, schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from orchestration.definitions.catalog import CATALOG
+from orchestration.definitions.messages import describe, dotted_path
+from orchestration.definitions.problems import Problem, error, warning
+from orchestration.definitions.rules import Subject, config_of, label
+
+# Steps that only shape the path; they do no work anyone answers for.
+OWNER_NOT_NEEDED = frozenset({"start", "branch", "parallel", "join", "end"})
+OWNER_REQUIRED = frozenset({"http", "action", "set", "notify", "subflow", "approval", "decision"})
+PATH_NAMES = {
+    "on_error": "error path",
+    "compensation": "compensation step",
+    "config.expiry_path": "expiry path",
+    "config.on_timeout": "timeout path",
+}
+
+
+def check(subject: Subject) -> Iterator[Problem]:
+    yield from _input_schema(subject.definition)
+    for step in subject.steps:
+        yield from _owner(step)
+        yield from _error_path(subject, step)
+        yield from _references(subject, step)
+        yield from _config(step)
+        yield from _output_schema(step)
+
+
+def _owner(step: dict[str, Any]) -> Iterator[Problem]:
+    kind = step.get("kind")
+    if step.get("owner") or kind in OWNER_NOT_NEEDED or kind not in CATALOG:
+        return
+    message = (
+        f"{label(step)} has no owner. Name the team or person who answers for it "
+        "(for example 'team:Finance')."
+    )
+    if kind in OWNER_REQUIRED:
+        yield error("missing_owner", message, step_id=step["id"], field="owner")
+    else:
+        yield warning("missing_owner", message, step_id=step["id"], field="owner")
+
+
+def _error_path(subject: Subject, step: dict[str, Any]) -> Iterator[Problem]:
+    kind = subject.kind(step)
+    if kind is not None and kind.external and not step.get("on_error"):
+        yield warning(
+            "no_error_path",
+            f"{label(step)} calls outside Podium but has no error path; when it fails, the case "
+            "stops and waits for the exception owner. Choose a step to go to on error.",
+            step_id=step["id"],
+            field="on_error",
+        )
+    if step.get("kind") == "decision" and not config_of(step).get("review_team"):
+        yield error(
+            "no_human_fallback",
+            f"{label(step)} is an AI decision without a review team: when it is unsure nobody "
+            "could decide. Set 'review_team' (for example 'team:Finance').",
+            step_id=step["id"],
+            field="config.review_team",
+        )
+
+
+def _references(subject: Subject, step: dict[str, Any]) -> Iterator[Problem]:
+    for field, target in subject.references(step):
+        if not subject.has(target):
+            yield error(
+                "unknown_step_reference",
+                f"{label(step)} names '{target}' as its {PATH_NAMES[field]}, "
+                "but there is no step with that id.",
+                step_id=step["id"],
+                field=field,
+            )
+
+
+@cache
+def _config_validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(CATALOG[kind].config_schema)
+
+
+def _config(step: dict[str, Any]) -> Iterator[Problem]:
+    kind, config = step.get("kind"), step.get("config", {})
+    if kind not in CATALOG or not isinstance(config, dict):
+        return
+    for found in sorted(_config_validator(kind).iter_errors(config), key=lambda e: list(e.path)):
+        field = dotted_path(["config", *found.absolute_path]) or "config"
+        named = field
+        if found.validator == "required":
+            missing = [n for n in found.validator_value if n not in found.instance]
+            named = f"{field}.{missing[0]}" if missing else field
+        yield error(
+            "config_invalid",
+            describe(found, label(step), field),
+            step_id=step["id"],
+            field=named,
+        )
+
+
+def _schema_problem(schema: Any, where: str) -> str | None:
+    if not isinstance(schema, dict):
+        return None
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        place = ".".join(str(p) for p in exc.path)
+        return f"{where} is not a valid JSON Schema" + (f" (at '{place}')" if place else "") + "."
+    return None
+
+
+def _input_schema(definition: dict[str, Any]) -> Iterator[Problem]:
+    schema = definition.get("input_schema")
+    message = _schema_problem(schema, "The input schema")
+    if message:
+        yield error("input_schema_invalid", message, field="input_schema")
+    elif isinstance(schema, dict) and schema.get("type", "object") != "object":
+        yield error(
+            "input_schema_invalid",
+            "The input schema must describe an object (type: object): a case's input is a set "
+            "of named fields.",
+            field="input_schema.type",
+        )
+
+
+def _output_schema(step: dict[str, Any]) -> Iterator[Problem]:
+    message = _schema_problem(step.get("output_schema"), f"{label(step)}'s output schema")
+    if message:
+        yield error("output_schema_invalid", message, step_id=step["id"], field="output_schema")

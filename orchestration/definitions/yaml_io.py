@@ -1,0 +1,146 @@
+"""The YAML form of a definition: safe parsing with line numbers, stable readable output.
+
+Parsing follows YAML 1.2 where YAML 1.1 surprises people: only `true`/`false` are
+booleans (so `on`, `no`, `yes` stay text) and dates stay text, because a definition
+is JSON data. A key given twice is an error rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from orchestration.definitions.problems import DefinitionError, error
+
+TOP_ORDER = (
+    "format", "flow", "input_schema", "baseline", "business_key", "steps", "connections",
+)  # fmt: skip
+FLOW_ORDER = ("name", "slug", "description", "owner", "exception_owner")
+STEP_ORDER = (
+    "id", "kind", "label", "owner", "description", "reads", "writes", "sensitivity", "tags",
+    "config", "retry", "timeout_seconds", "sla", "on_error", "compensation", "output_schema",
+    "position",
+)  # fmt: skip
+CONNECTION_ORDER = ("from", "to", "condition", "default", "label")
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+# Keep every implicit resolver except YAML 1.1 booleans and timestamps; add 1.2 booleans.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool",
+                                                              "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}  # fmt: skip
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is not text", key_node.start_mark
+            )
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key '{key}' appears twice", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def parse_yaml(text: str) -> dict[str, Any]:
+    """The definition in `text`; DefinitionError (with the line) when it cannot be read."""
+    try:
+        loaded = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" near line {mark.line + 1}" if mark else ""
+        problem = exc.problem or exc.context or "it is not well formed"
+        raise DefinitionError(
+            [error("yaml_invalid", f"The file is not valid YAML{line}: {problem}.")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise DefinitionError(
+            [error("yaml_invalid", f"The file is not valid YAML: {exc}.")]
+        ) from None
+    if not isinstance(loaded, dict):
+        raise DefinitionError(
+            [error("yaml_not_mapping", "The file must describe a flow as named fields "
+                   "(format, steps, connections, ...), not a single value or a list.")]
+        )  # fmt: skip
+    _refuse_non_finite(loaded)
+    return loaded
+
+
+def _refuse_non_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DefinitionError(
+            [error("yaml_invalid", "The file holds an infinite or undefined number (.inf, .nan).")]
+        )
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    for child in children:
+        _refuse_non_finite(child)
+
+
+def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    known = {key: mapping[key] for key in order if key in mapping}
+    return known | {key: mapping[key] for key in sorted(mapping) if key not in known}
+
+
+def _arrange(definition: dict[str, Any]) -> dict[str, Any]:
+    result = _ordered(definition, TOP_ORDER)
+    if isinstance(result.get("flow"), dict):
+        result["flow"] = _ordered(result["flow"], FLOW_ORDER)
+    for name, order in (("steps", STEP_ORDER), ("connections", CONNECTION_ORDER)):
+        if isinstance(result.get(name), list):
+            result[name] = [_ordered(x, order) if isinstance(x, dict) else x for x in result[name]]
+    return result
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a definition is a tree; anchors would only confuse readers
+
+
+# YAML reads these as line breaks; only the double-quoted style keeps them exactly.
+_SPECIAL_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
+def _text(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    style = None
+    if any(char in _SPECIAL_BREAKS for char in value):
+        style = '"'
+    elif "\n" in value and value == value.strip(" "):
+        style = "|"  # multi-line descriptions stay readable
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def to_yaml(definition: dict[str, Any]) -> str:
+    """Readable YAML in a stable key order; parse_yaml(to_yaml(d)) == d."""
+    return yaml.dump(
+        _arrange(definition),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )

@@ -1,0 +1,219 @@
+"""Every inbox URL as assignee, teammate, team lead (view-all permission) and outsider."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from approvals import actions
+from approvals.models import HumanTask
+from tests.approvals.conftest import approval_step, make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+def task_urls(task):
+    return {
+        "task": ("get", reverse("approvals:task", args=[task.pk])),
+        "claim": ("post", reverse("approvals:claim", args=[task.pk])),
+        "release": ("post", reverse("approvals:release", args=[task.pk])),
+        "decide": ("post", reverse("approvals:decide", args=[task.pk])),
+    }
+
+
+@pytest.mark.parametrize("name", ["task", "claim", "release", "decide"])
+def test_an_outsider_gets_404_on_every_task_url(client, task, outsider, name, engine):
+    method, url = task_urls(task)[name]
+    response = getattr(as_user(client, outsider), method)(url, {"outcome": "approve"})
+    assert response.status_code == 404
+    assert HumanTask.objects.get(pk=task.pk).status == "open"
+
+
+@pytest.mark.parametrize(
+    "name", ["inbox", "team_queues", "nav_count", "escalations", "away", "notifications"]
+)
+def test_every_inbox_page_needs_a_sign_in(client, name):
+    response = client.get(reverse(f"approvals:{name}"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "name", ["inbox", "team_queues", "nav_count", "escalations", "away", "notifications"]
+)
+def test_every_inbox_page_opens_for_an_outsider_without_showing_others_tasks(
+    client, task, outsider, name
+):
+    response = as_user(client, outsider).get(reverse(f"approvals:{name}"), follow=True)
+    assert response.status_code == 200
+    assert task.title.encode() not in response.content
+
+
+def test_an_outsider_cannot_open_another_teams_queue(client, task, team, outsider):
+    response = as_user(client, outsider).get(reverse("approvals:team_queue", args=[team.pk]))
+    assert response.status_code == 404
+
+
+def test_a_team_member_sees_the_queue_and_claims(client, task, team, alex):
+    client = as_user(client, alex)
+    response = client.get(reverse("approvals:team_queue", args=[team.pk]))
+    assert response.status_code == 200
+    assert task.title.encode() in response.content
+    response = client.post(reverse("approvals:claim", args=[task.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert HumanTask.objects.get(pk=task.pk).claimed_by == alex
+    assert b'id="decision-panel"' in response.content and b"<html" not in response.content
+    response = client.get(reverse("approvals:inbox"))
+    assert task.title.encode() in response.content
+
+
+def test_a_teammate_cannot_decide_a_task_someone_claimed(client, task, alex, blake, engine):
+    actions.claim(task, alex)
+    response = as_user(client, blake).post(
+        reverse("approvals:decide", args=[task.pk]), {"outcome": "approve"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 403
+    assert b"Alex Approver is working on this task" in response.content
+    assert engine.calls == []
+
+
+def test_a_team_lead_with_view_all_can_look_but_not_act(client, task, auditor, engine):
+    client = as_user(client, auditor)
+    assert client.get(reverse("approvals:task", args=[task.pk])).status_code == 200
+    response = client.post(reverse("approvals:decide", args=[task.pk]), {"outcome": "approve"})
+    assert response.status_code == 403
+    response = client.post(reverse("approvals:claim", args=[task.pk]))
+    assert response.status_code == 403
+    assert engine.calls == []
+
+
+def test_deciding_twice_answers_409_with_a_message(client, task, alex, blake, engine):
+    url = reverse("approvals:decide", args=[task.pk])
+    first = as_user(client, alex).post(url, {"outcome": "approve"}, HTTP_HX_REQUEST="true")
+    assert first.status_code == 200
+    assert b"Decided <strong>Approve</strong>" in first.content
+    second = as_user(client, blake).post(
+        url, {"outcome": "reject", "reason": "no"}, HTTP_HX_REQUEST="true"
+    )
+    assert second.status_code == 409
+    assert b"already decided by Alex Approver" in second.content
+    assert HumanTask.objects.get(pk=task.pk).outcome == "approve"
+
+
+def test_a_missing_override_reason_answers_422_and_keeps_the_task_open(client, team, alex, engine):
+    task = make_task(
+        kind="review",
+        proposal={
+            "outcome": "reject",
+            "confidence": 0.55,
+            "rationale": "Amount is unusual",
+            "threshold": 0.8,
+            "route_label": "Confidence below the threshold",
+        },
+    )
+    client = as_user(client, alex)
+    page = client.get(reverse("approvals:task", args=[task.pk]))
+    assert b"Amount is unusual" in page.content and b"55%" in page.content
+    response = client.post(
+        reverse("approvals:decide", args=[task.pk]), {"outcome": "approve"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 422
+    assert b"Give a reason" in response.content
+    assert HumanTask.objects.get(pk=task.pk).status == "open"
+
+
+def test_a_decision_on_a_cancelled_case_shows_why(client, task, alex, engine):
+    type(task.instance).objects.filter(pk=task.instance_id).update(status="cancelled")
+    response = as_user(client, alex).post(
+        reverse("approvals:decide", args=[task.pk]), {"outcome": "approve"}
+    )
+    assert response.status_code == 409
+    assert b"can no longer be decided" in response.content
+
+
+def test_the_task_page_shows_the_case_readably(client, team, alex):
+    task = make_task(
+        data={
+            "supplier": "ACME",
+            "amount": 125000.5,
+            "lines": [{"item": "Chairs", "qty": 4}],
+            "address": {"city": "Lyon"},
+        }
+    )
+    body = as_user(client, alex).get(reverse("approvals:task", args=[task.pk])).content.decode()
+    assert "125,000.50" in body
+    assert "<th>Item</th>" in body and "Chairs" in body
+    assert "City" in body and "Lyon" in body
+    case_data = body.split('data-testid="case-data"')[1].split("</dl>\n</div>")[0]
+    assert "{" not in case_data and "&quot;" not in case_data
+
+
+def test_nav_count_counts_my_tasks_and_unclaimed_team_tasks(client, task, alex):
+    make_task(approval_step(assignees={"user": "alex"}), key="INV-2")
+    response = as_user(client, alex).get(reverse("approvals:nav_count"))
+    assert b">2<" in response.content
+
+
+def test_filters_and_keyset_paging(client, team, alex):
+    from approvals import queries
+
+    for i in range(queries.PAGE_SIZE + 5):
+        make_task(key=f"PO-{i:03}")
+    make_task(key="ZZ-1")
+    client = as_user(client, alex)
+    url = reverse("approvals:team_queue", args=[team.pk])
+    first = client.get(url)
+    assert first.context_data["count"] == queries.PAGE_SIZE + 6
+    cursor = first.context_data["next_cursor"]
+    assert cursor
+    rest = client.get(url, {"after": cursor}, HTTP_HX_REQUEST="true")
+    seen = {r["id"] for r in first.context_data["rows"]} | {
+        r["id"] for r in rest.context_data["rows"]
+    }
+    assert len(seen) == queries.PAGE_SIZE + 6
+    assert rest.context_data["next_cursor"] == ""
+    filtered = client.get(url, {"key": "zz"})
+    assert [r["business_key"] for r in filtered.context_data["rows"]] == ["ZZ-1"]
+
+
+def test_bulk_approve_from_the_list(client, team, alex, engine):
+    tasks = [make_task(approval_step(allow_bulk=True), key=f"B-{i}") for i in range(2)]
+    response = as_user(client, alex).post(
+        reverse("approvals:bulk_approve"), {"task": [t.pk for t in tasks]}
+    )
+    assert response.status_code == 302
+    assert HumanTask.objects.filter(status="done").count() == 2
+
+
+def test_bulk_approve_skips_tasks_that_are_not_yours(client, task, outsider, engine):
+    as_user(client, outsider).post(reverse("approvals:bulk_approve"), {"task": [task.pk]})
+    assert HumanTask.objects.get(pk=task.pk).status == "open"
+
+
+def test_out_of_office_form(client, team, alex, blake):
+    client = as_user(client, alex)
+    response = client.post(
+        reverse("approvals:away"),
+        {
+            "delegate": blake.pk,
+            "starts_at": "2026-01-01T09:00",
+            "ends_at": "2099-01-01T09:00",
+            "note": "Holiday",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(reverse("approvals:away"))
+    assert b"Blake Teammate" in page.content
+
+
+def test_escalations_page_lists_overdue_work_by_team(client, team, alex):
+    task = make_task(approval_step(sla={"minutes": 1}))
+    HumanTask.objects.filter(pk=task.pk).update(escalation_level=1, escalation_stage=2)
+    response = as_user(client, alex).get(reverse("approvals:escalations"))
+    assert response.status_code == 200
+    assert task.title.encode() in response.content
+    assert b"Level 1" in response.content

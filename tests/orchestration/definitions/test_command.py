@@ -1,0 +1,81 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from orchestration.definitions.yaml_io import parse_yaml
+from orchestration.models import Flow, FlowVersion
+from tests.factories import TeamFactory, UserFactory
+from tests.orchestration.definitions.builders import EXAMPLES
+
+pytestmark = pytest.mark.django_db
+
+HELLO = next(p for p in EXAMPLES if p.stem == "hello")
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("flow", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def broken(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(HELLO.read_text().replace("kind: end", "kind: finish"))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def operations():
+    return TeamFactory(name="Operations")
+
+
+def test_validate_accepts_a_valid_file():
+    out, _ = run("validate", str(HELLO))
+    assert "is valid" in out
+
+
+def test_validate_prints_every_problem_and_fails(broken):
+    err = StringIO()
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command("flow", "validate", str(broken), stderr=err)
+    assert "error: [done] Step 'done' has the kind 'finish'" in err.getvalue()
+
+
+def test_import_and_publish_in_one_go():
+    UserFactory(username="alex")
+    out, _ = run("import", str(HELLO), "--publish", "--user", "alex")
+    assert "Published hello v1" in out
+    version = FlowVersion.objects.get()
+    assert (version.status, version.published_by.username) == ("published", "alex")
+
+
+def test_import_of_an_invalid_file_changes_nothing(broken):
+    with pytest.raises(CommandError):
+        call_command("flow", "import", str(broken), stderr=StringIO())
+    assert not Flow.objects.exists()
+
+
+def test_export_writes_the_latest_version(tmp_path):
+    run("import", str(HELLO))
+    target = tmp_path / "out.yaml"
+    run("export", "hello", "-o", str(target))
+    assert parse_yaml(target.read_text())["steps"] == parse_yaml(HELLO.read_text())["steps"]
+    out, _ = run("export", "hello", "--version", "1")
+    assert out.startswith("format: podium/v1")
+
+
+def test_export_of_an_unknown_flow_fails():
+    with pytest.raises(CommandError, match="No flow 'nope'"):
+        run("export", "nope")
+
+
+def test_publish_publishes_the_draft_and_fails_without_one():
+    run("import", str(HELLO))
+    out, _ = run("publish", "hello", "--note", "Go")
+    assert "Published hello v1" in out
+    assert FlowVersion.objects.get().change_note == "Go"
+    with pytest.raises(CommandError, match="has no draft"):
+        run("publish", "hello")

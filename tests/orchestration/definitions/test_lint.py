@@ -1,0 +1,292 @@
+from orchestration.definitions.lint import validate
+from orchestration.definitions.problems import has_errors
+from tests.orchestration.definitions.builders import assign, end, only, simple, start, the
+from tests.orchestration.factories import definition, link, step
+
+
+def test_a_simple_valid_flow_has_no_problems():
+    assert validate(simple(assign("work"))) == []
+
+
+def test_it_rejects_an_unknown_kind():
+    problem = the(simple(step("work", "teleport")), "unknown_kind")
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "work", "kind")
+    assert problem.message == "Step 'work' has the kind 'teleport', which Podium does not know."
+
+
+def test_it_rejects_a_bad_step_id():
+    problem = the(simple(assign("Work-1")), "bad_step_id")
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "Work-1", "id")
+    assert "the id 'Work-1' is not valid" in problem.message
+
+
+def test_it_rejects_a_duplicate_step_id():
+    defn = simple(assign("work"), assign("work"))
+    problem = the(defn, "duplicate_step_id")
+    assert (problem.severity, problem.step_id) == ("error", "work")
+    assert problem.message == "Two steps have the id 'work'. Each step needs its own id."
+
+
+def test_it_rejects_a_connection_to_a_missing_step():
+    defn = simple(assign("work"))
+    defn["connections"].append(link("work", "nowhere"))
+    problem = the(defn, "dangling_connection")
+    assert (problem.severity, problem.connection, problem.field) == ("error", 2, "to")
+    assert "leads at 'nowhere', but there is no step with that id" in problem.message
+
+
+def test_it_rejects_a_duplicate_connection():
+    defn = simple(assign("work"))
+    defn["connections"].append(link("start", "work"))
+    problem = the(defn, "duplicate_connection")
+    assert (problem.severity, problem.step_id, problem.connection) == ("error", "start", 2)
+    assert "repeats another connection from 'start' to 'work'" in problem.message
+
+
+def test_it_rejects_a_connection_into_the_start_step():
+    defn = simple(assign("work"))
+    defn["connections"].append(link("work", "start"))
+    problem = the(defn, "into_start")
+    assert (problem.severity, problem.step_id) == ("error", "start")
+    assert "leads into the start step" in problem.message
+
+
+def test_it_rejects_a_connection_out_of_an_end_step():
+    defn = simple(assign("work"))
+    defn["connections"].append(link("end", "work"))
+    problem = the(defn, "out_of_end")
+    assert (problem.severity, problem.step_id) == ("error", "end")
+    assert "leaves an End step" in problem.message
+
+
+def test_it_rejects_a_flow_without_a_start():
+    defn = definition([assign("work"), end()], [link("work", "end")])
+    problem = the(defn, "no_start")
+    assert (problem.severity, problem.step_id) == ("error", None)
+    assert problem.message == "The flow has no Start step, so no case could begin."
+
+
+def test_it_rejects_a_second_start():
+    second = step("again", "start", config={"triggers": [{"type": "webhook"}]})
+    defn = simple(assign("work"))
+    defn["steps"].append(second)
+    defn["connections"].append(link("again", "work"))
+    problem = the(defn, "many_starts")
+    assert (problem.severity, problem.step_id) == ("error", "again")
+    assert "a flow has exactly one" in problem.message
+
+
+def test_it_rejects_a_flow_without_an_end():
+    defn = definition([start(), assign("work")], [link("start", "work")])
+    problem = the(defn, "no_end")
+    assert problem.message == "The flow has no End step, so no case could finish."
+
+
+def test_it_rejects_a_step_that_leads_nowhere():
+    defn = simple(assign("work"), links=[link("start", "work")])
+    problem = the(defn, "dead_end")
+    assert (problem.severity, problem.step_id) == ("error", "work")
+    assert "has no outgoing connection" in problem.message
+
+
+def test_it_rejects_two_paths_out_of_a_plain_step():
+    defn = simple(assign("work"), end("other"))
+    defn["connections"] = [link("start", "work"), link("work", "end"), link("work", "other")]
+    problem = the(defn, "too_many_outgoing")
+    assert (problem.severity, problem.step_id) == ("error", "work")
+    assert "can have only one outgoing connection; it has 2" in problem.message
+
+
+def test_it_warns_about_an_unreachable_step():
+    defn = simple(assign("work"), assign("orphan"))
+    defn["connections"] = [link("start", "work"), link("work", "end"), link("orphan", "end")]
+    problem = the(defn, "unreachable")
+    assert (problem.severity, problem.step_id) == ("warning", "orphan")
+    assert problem.message == "Step 'orphan' cannot be reached from the start: no path leads to it."
+
+
+def test_it_rejects_a_loop_without_a_way_out():
+    defn = simple(assign("a"), assign("b"))
+    defn["connections"] = [link("start", "a"), link("a", "b"), link("b", "a")]
+    problem = the(defn, "endless_cycle")
+    assert (problem.severity, problem.step_id) == ("error", "a")
+    assert "Steps a, b form a loop with no way out to an End step" in problem.message
+
+
+def test_a_loop_with_a_branch_out_to_the_end_is_fine():
+    check = step("check", "branch")
+    defn = simple(assign("a"), check)
+    defn["connections"] = [
+        link("start", "a"),
+        link("a", "check"),
+        link("check", "a", condition="data.amount > 1"),
+        link("check", "end", default=True),
+    ]
+    assert only(defn, "endless_cycle") == []
+
+
+def _branch_into_join(mode: dict) -> dict:
+    steps = [step("choose", "branch"), assign("x"), assign("y"), step("meet", "join", config=mode)]
+    return simple(
+        *steps,
+        links=[
+            link("start", "choose"),
+            link("choose", "x", condition="data.amount > 1"),
+            link("choose", "y", default=True),
+            link("x", "meet"),
+            link("y", "meet"),
+            link("meet", "end"),
+        ],
+    )
+
+
+def test_it_rejects_a_join_of_all_fed_by_alternatives_of_one_branch():
+    problem = the(_branch_into_join({"mode": "all"}), "join_never_fires")
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "meet", "config.mode")
+    assert "alternatives chosen by step 'choose'" in problem.message
+
+
+def test_a_join_of_any_after_a_branch_is_fine():
+    assert only(_branch_into_join({"mode": "any"}), "join_never_fires") == []
+
+
+def test_it_rejects_a_join_waiting_for_more_paths_than_lead_into_it():
+    defn = _branch_into_join({"mode": "n", "n": 3})
+    problem = the(defn, "join_never_fires")
+    assert (problem.step_id, problem.field) == ("meet", "config.n")
+    assert problem.message == "Step 'meet' waits for 3 paths, but only 2 lead into it."
+
+
+def test_a_parallel_split_into_a_join_of_all_is_fine():
+    defn = _branch_into_join({"mode": "all"})
+    defn["steps"][1] = step("choose", "parallel")
+    for connection in defn["connections"]:
+        connection.pop("condition", None)
+        connection.pop("default", None)
+    assert validate(defn) == []
+
+
+def test_it_rejects_a_branch_without_a_default_path():
+    defn = _branch_into_join({"mode": "any"})
+    del defn["connections"][2]["default"]
+    problem = the(defn, "no_default_path")
+    assert (problem.severity, problem.step_id) == ("error", "choose")
+    assert "has no default path" in problem.message
+
+
+def test_it_rejects_an_approval_with_conditions_but_no_default_path():
+    approve = step("ask", "approval", config={"assignees": ["team:Finance"]})
+    defn = simple(
+        approve,
+        end("no"),
+        links=[
+            link("start", "ask"),
+            link("ask", "end", condition='steps.ask.outcome == "approve"'),
+            link("ask", "no", condition='steps.ask.outcome == "reject"'),
+        ],
+    )
+    problem = the(defn, "no_default_path")
+    assert (problem.severity, problem.step_id) == ("error", "ask")
+
+
+def test_it_rejects_a_task_step_without_an_owner():
+    work = assign("work")
+    del work["owner"]
+    problem = the(simple(work), "missing_owner")
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "work", "owner")
+    assert problem.message.startswith("Step 'work' has no owner.")
+
+
+def test_it_warns_about_a_timer_without_an_owner():
+    timer = step("pause", "timer", config={"duration_seconds": 60})
+    del timer["owner"]
+    problem = the(simple(timer), "missing_owner")
+    assert (problem.severity, problem.step_id) == ("warning", "pause")
+
+
+def test_it_warns_about_an_external_call_without_an_error_path():
+    call = step("call", "http", config={"method": "GET", "url": "https://example.com"})
+    problem = the(simple(call), "no_error_path")
+    assert (problem.severity, problem.step_id, problem.field) == ("warning", "call", "on_error")
+    assert "calls outside Podium but has no error path" in problem.message
+    assert not has_errors(validate(simple(call)))
+
+
+def test_it_rejects_a_decision_without_a_review_team():
+    decide = step(
+        "decide",
+        "decision",
+        config={"outcomes": ["approve"], "providers": [{"type": "learned"}]},
+    )
+    problem = the(simple(decide), "no_human_fallback")
+    assert (problem.severity, problem.step_id) == ("error", "decide")
+    assert problem.field == "config.review_team"
+    assert "without a review team" in problem.message
+
+
+def test_it_rejects_an_error_path_to_a_missing_step():
+    problem = the(
+        simple(assign("work", done="true") | {"on_error": "ghost"}), "unknown_step_reference"
+    )
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "work", "on_error")
+    assert problem.message == (
+        "Step 'work' names 'ghost' as its error path, but there is no step with that id."
+    )
+
+
+def test_it_rejects_an_expiry_path_to_a_missing_step():
+    ask = step("ask", "approval", config={"assignees": ["team:Finance"], "expiry_path": "gone"})
+    problem = the(simple(ask), "unknown_step_reference")
+    assert (problem.step_id, problem.field) == ("ask", "config.expiry_path")
+    assert "as its expiry path" in problem.message
+
+
+def test_it_rejects_a_condition_that_does_not_parse_and_says_where():
+    defn = _branch_into_join({"mode": "any"})
+    defn["connections"][1]["condition"] = "data.amount >"
+    problem = the(defn, "expression_invalid")
+    assert (problem.severity, problem.step_id, problem.connection) == ("error", "choose", 1)
+    assert problem.field == "condition"
+    assert "could not be read at character 14" in problem.message
+
+
+def test_it_rejects_a_template_placeholder_that_does_not_parse():
+    note = step("tell", "notify", config={"to": ["team:Finance"], "subject": "Hi {{ data. }}"})
+    problem = the(simple(note), "expression_invalid")
+    assert (problem.step_id, problem.field) == ("tell", "config.subject")
+
+
+def test_it_warns_about_data_no_input_or_step_provides():
+    defn = simple(assign("work", total="data.amount + data.tax"))
+    problem = the(defn, "unknown_data_field")
+    assert (problem.severity, problem.step_id, problem.field) == (
+        "warning",
+        "work",
+        "config.assign.total",
+    )
+    assert "reads 'data.tax', but no input field or step provides 'tax'" in problem.message
+
+
+def test_data_written_by_an_earlier_step_is_known():
+    defn = simple(assign("first", tax="1"), assign("second", total="data.tax * 2"))
+    assert only(defn, "unknown_data_field") == []
+
+
+def test_it_rejects_config_that_fails_the_kinds_schema_naming_the_field():
+    call = step("call", "http", config={"method": "FETCH"}, on_error="end")
+    found = only(simple(call), "config_invalid")
+    fields = {p.field for p in found}
+    assert fields == {"config.url", "config.method"}
+    assert all(p.step_id == "call" and p.severity == "error" for p in found)
+    assert any("'config.method' must be one of: GET, POST" in p.message for p in found)
+
+
+def test_it_rejects_an_input_schema_that_is_not_a_json_schema():
+    problem = the(simple(assign("work"), input_schema={"type": "thing"}), "input_schema_invalid")
+    assert (problem.severity, problem.field) == ("error", "input_schema")
+    assert "The input schema is not a valid JSON Schema" in problem.message
+
+
+def test_warnings_alone_do_not_count_as_errors():
+    defn = simple(assign("work", total="data.unknown"))
+    assert validate(defn) and not has_errors(validate(defn))

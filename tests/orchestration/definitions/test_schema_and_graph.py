@@ -1,0 +1,81 @@
+from orchestration.definitions import checksum
+from orchestration.definitions.graph import FlowGraph, graph_for
+from orchestration.definitions.lint import validate
+from orchestration.definitions.schema import schema_problems
+from tests.orchestration.definitions.builders import assign, simple, the
+from tests.orchestration.factories import link, step
+
+
+def test_it_rejects_a_definition_that_is_not_a_mapping():
+    (problem,) = validate(["steps"])
+    assert (problem.severity, problem.code) == ("error", "schema")
+    assert problem.message == "A flow definition must be a mapping of fields to values."
+
+
+def test_it_names_the_missing_top_level_field():
+    defn = simple(assign("work"))
+    del defn["connections"]
+    problem = the(defn, "schema")
+    assert problem.message == "The flow is missing the required field 'connections'."
+
+
+def test_it_names_the_step_and_field_of_a_wrong_type():
+    work = assign("work") | {"retry": {"attempts": "three"}}
+    problem = the(simple(work), "schema")
+    assert (problem.step_id, problem.field) == ("work", "retry.attempts")
+    assert problem.message == "Step 'work': 'retry.attempts' must be a whole number."
+
+
+def test_it_rejects_an_unknown_step_field():
+    problem = the(simple(assign("work") | {"colour": "red"}), "schema")
+    assert (
+        problem.message == "Step 'work' has the unknown field 'colour' that Podium does not know."
+    )
+
+
+def test_it_allows_extension_fields_starting_with_x():
+    assert schema_problems(simple(assign("work") | {"x-team-note": "ours"})) == []
+
+
+def test_it_rejects_a_malformed_owner():
+    problem = the(simple(assign("work") | {"owner": "Finance"}), "schema")
+    assert (problem.step_id, problem.field) == ("work", "owner")
+    assert "must look like 'team:<team name>'" in problem.message
+
+
+def test_the_graph_gives_steps_and_connections_in_order():
+    defn = simple(step("choose", "branch"), assign("x"))
+    defn["connections"] = [
+        link("start", "choose"),
+        link("choose", "x", condition="data.amount > 1"),
+        link("choose", "end", default=True),
+        link("x", "end"),
+    ]
+    graph = FlowGraph(defn)
+    assert graph.start_step_id == "start"
+    assert graph.step("x")["kind"] == "set"
+    assert graph.step("missing") is None
+    assert [c["to"] for c in graph.outgoing("choose")] == ["x", "end"]
+    assert [c["from"] for c in graph.incoming("end")] == ["choose", "x"]
+
+
+class _Version:
+    def __init__(self, pk, definition, checksum=""):
+        self.pk, self.definition, self.checksum = pk, definition, checksum
+
+
+def test_graph_for_reuses_the_graph_until_the_definition_changes():
+    defn = simple(assign("work"))
+    version = _Version(9_000_001, defn)
+    first = graph_for(version)
+    assert graph_for(version) is first
+    version.definition = simple(assign("other"))
+    assert graph_for(version) is not first
+    published = _Version(9_000_002, defn, checksum(defn))
+    assert graph_for(published) is graph_for(published)
+
+
+def test_the_checksum_ignores_key_order():
+    assert checksum({"a": 1, "b": [1, {"c": 2, "d": 3}]}) == checksum(
+        {"b": [1, {"d": 3, "c": 2}], "a": 1}
+    )

@@ -1,0 +1,64 @@
+import pytest
+
+from orchestration.definitions.lint import validate
+from orchestration.definitions.problems import DefinitionError, has_errors
+from orchestration.definitions.yaml_io import parse_yaml, to_yaml
+from tests.orchestration.definitions.builders import EXAMPLES, assign, simple
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_each_example_flow_is_valid_and_round_trips(path):
+    definition = parse_yaml(path.read_text())
+    assert not has_errors(validate(definition)), validate(definition)
+    assert parse_yaml(to_yaml(definition)) == definition
+
+
+def test_there_are_at_least_three_examples():
+    assert {p.stem for p in EXAMPLES} >= {"hello", "invoice-approval", "supplier-delay"}
+
+
+def test_it_writes_keys_in_a_stable_readable_order():
+    definition = simple(assign("work", total="1"))
+    definition["steps"][1] = dict(reversed(list(definition["steps"][1].items())))
+    text = to_yaml(definition)
+    assert text.index("format:") < text.index("input_schema:") < text.index("steps:")
+    work = text[text.index("- id: work") :]
+    assert work.index("kind: set") < work.index("owner:") < work.index("config:")
+    assert to_yaml(parse_yaml(text)) == text
+
+
+def test_it_round_trips_awkward_text():
+    definition = simple(assign("work"))
+    definition["steps"][1]["description"] = "Line one\nline two: with colon\n  indented\n"
+    definition["steps"][1]["label"] = "yes\x85next\u2028line\r"
+    definition["steps"][1]["tags"] = ["no", "2026-01-01", "null", "1.0", ""]
+    assert parse_yaml(to_yaml(definition)) == definition
+
+
+def test_it_keeps_yes_no_and_dates_as_text():
+    loaded = parse_yaml("a: yes\nb: no\nc: 2026-01-01\nd: true\ne: on\n")
+    assert loaded == {"a": "yes", "b": "no", "c": "2026-01-01", "d": True, "e": "on"}
+
+
+def test_it_reports_invalid_yaml_with_the_line_number():
+    with pytest.raises(DefinitionError) as caught:
+        parse_yaml("format: podium/v1\nsteps:\n  - id: a\n   kind: start\n")
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.severity) == ("yaml_invalid", "error")
+    assert "near line 4" in problem.message
+
+
+def test_it_rejects_a_file_that_is_not_a_mapping():
+    with pytest.raises(DefinitionError) as caught:
+        parse_yaml("- just\n- a list\n")
+    assert caught.value.problems[0].code == "yaml_not_mapping"
+
+
+def test_it_rejects_a_key_given_twice():
+    with pytest.raises(DefinitionError, match="the key 'format' appears twice"):
+        parse_yaml("format: podium/v1\nformat: podium/v2\n")
+
+
+def test_it_refuses_python_objects():
+    with pytest.raises(DefinitionError):
+        parse_yaml("a: !!python/object/apply:os.system ['true']\n")

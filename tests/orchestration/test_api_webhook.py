@@ -1,0 +1,195 @@
+"""The webhook API: start a case with a bearer token, read its status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from orchestration import tokens
+from orchestration.engine import api as engine
+from orchestration.models import ApiToken, FlowInstance
+from tests.factories import FlowFactory, FlowInstanceFactory, FlowVersionFactory, TeamFactory
+from tests.orchestration.screens_world import world  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(world, monkeypatch):  # noqa: F811
+    token, secret = tokens.create_token(world.flow, "CRM", by=world.owner)
+    started = []
+
+    def start(version, data, **kwargs):
+        key = kwargs.get("idempotency_key")
+        if "amount" not in data:
+            raise engine.InputInvalid(["input: 'amount' is a required property"])
+        instance = FlowInstanceFactory(
+            version=version, input=data, idempotency_key=key, trigger="webhook"
+        )
+        started.append((version, data, kwargs))
+        return instance
+
+    monkeypatch.setattr(engine, "start_instance", start)
+    return {"token": token, "secret": secret, "started": started, "world": world}
+
+
+def post(client, slug, body, secret=None, **headers):
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    if secret:
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    url = reverse("orchestration:api_start", args=[slug])
+    return client.post(url, data, content_type="application/json", **extra)
+
+
+def test_it_starts_a_case_with_a_valid_token(client, api):
+    response = post(client, "invoice-approval", {"amount": 5, "supplier": "ACME"}, api["secret"])
+    assert response.status_code == 201
+    body = response.json()
+    instance = FlowInstance.objects.get(pk=body["id"])
+    assert body["status"] == instance.status
+    assert body["status_url"] == reverse("orchestration:api_instance", args=[instance.pk])
+    ((_, _, kwargs),) = api["started"]
+    assert kwargs["trigger"] == "webhook"
+    assert kwargs["actor"].kind == "token"
+    api["token"].refresh_from_db()
+    assert api["token"].last_used_at is not None
+
+
+def test_a_replay_with_the_same_idempotency_key_returns_the_same_case(client, api):
+    first = post(
+        client, "invoice-approval", {"amount": 5}, api["secret"], **{"Idempotency-Key": "k-1"}
+    )
+    again = post(
+        client, "invoice-approval", {"amount": 5}, api["secret"], **{"Idempotency-Key": "k-1"}
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert len(api["started"]) == 1
+
+
+@pytest.mark.parametrize("authorization", ["", "Bearer ", "Bearer pod_wrong", "Basic abc"])
+def test_a_missing_or_wrong_token_is_refused(client, api, authorization):
+    url = reverse("orchestration:api_start", args=["invoice-approval"])
+    response = client.post(
+        url, "{}", content_type="application/json", HTTP_AUTHORIZATION=authorization
+    )
+    assert response.status_code == 401
+    assert "API token" in response.json()["error"]
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert api["started"] == []
+
+
+def test_a_token_of_another_flow_is_refused(client, api):
+    other = FlowFactory(slug="payroll", owner_team=TeamFactory())
+    FlowVersionFactory(flow=other)
+    response = post(client, "payroll", {"amount": 1}, api["secret"])
+    assert response.status_code == 401
+
+
+def test_a_revoked_token_is_refused(client, api):
+    tokens.revoke_token(api["token"], by=None)
+    assert post(client, "invoice-approval", {"amount": 1}, api["secret"]).status_code == 401
+
+
+def test_an_unknown_flow_answers_like_a_wrong_token(client, api):
+    assert post(client, "no-such-flow", {"amount": 1}, api["secret"]).status_code == 401
+
+
+def test_malformed_json_names_the_problem(client, api):
+    response = post(client, "invoice-approval", '{"amount": 5,', api["secret"])
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+    assert "line 1" in response.json()["error"]
+
+
+def test_a_body_that_is_not_an_object_is_refused(client, api):
+    response = post(client, "invoice-approval", "[1, 2]", api["secret"])
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["error"]
+
+
+def test_schema_problems_are_all_listed(client, api):
+    response = post(client, "invoice-approval", {"supplier": "ACME"}, api["secret"])
+    assert response.status_code == 400
+    assert response.json()["problems"] == ["input: 'amount' is a required property"]
+
+
+def test_an_oversize_body_is_refused_before_it_is_read(client, api, settings):
+    settings.PODIUM_WEBHOOK_MAX_BYTES = 1024
+    response = post(client, "invoice-approval", {"note": "x" * 2000}, api["secret"])
+    assert response.status_code == 413
+    assert "1024 bytes" in response.json()["error"]
+    assert api["started"] == []
+
+
+def test_a_flow_without_a_published_version_answers_conflict(client, api):
+    api["world"].version.status = "retired"
+    api["world"].version.save()
+    response = post(client, "invoice-approval", {"amount": 1}, api["secret"])
+    assert response.status_code == 409
+    assert "no published version" in response.json()["error"]
+
+
+def test_an_overlong_idempotency_key_is_refused(client, api):
+    response = post(
+        client, "invoice-approval", {"amount": 1}, api["secret"], **{"Idempotency-Key": "k" * 201}
+    )
+    assert response.status_code == 400
+
+
+def test_the_api_needs_no_session_or_csrf(api):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert post(strict, "invoice-approval", {"amount": 1}, api["secret"]).status_code == 201
+
+
+class TestStatus:
+    def get(self, client, instance_id, secret=None):
+        url = reverse("orchestration:api_instance", args=[instance_id])
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+        return client.get(url, **headers)
+
+    def test_it_returns_the_status_of_a_case_of_the_tokens_flow(self, client, api):
+        instance = api["world"].instance
+        response = self.get(client, instance.pk, api["secret"])
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["id"], body["status"], body["flow"]) == (
+            instance.pk,
+            "failed",
+            "invoice-approval",
+        )
+        assert [s["step"] for s in body["steps"]] == ["start", "post"]
+
+    def test_a_case_of_another_flow_is_not_found(self, client, api):
+        hidden = FlowInstanceFactory(
+            version=FlowVersionFactory(flow=FlowFactory(owner_team=TeamFactory()))
+        )
+        response = self.get(client, hidden.pk, api["secret"])
+        assert response.status_code == 404
+        assert self.get(client, 999999, api["secret"]).status_code == 404
+
+    def test_it_needs_a_token(self, client, api):
+        assert self.get(client, api["world"].instance.pk).status_code == 401
+
+    def test_a_signed_in_user_without_a_token_is_still_refused(self, client, api):
+        client.force_login(api["world"].owner)
+        assert self.get(client, api["world"].instance.pk).status_code == 401
+
+    def test_masked_fields_are_hidden(self, client, api):
+        instance = api["world"].instance
+        instance.flow.masked_fields = ["iban"]
+        instance.flow.save()
+        FlowInstance.objects.filter(pk=instance.pk).update(data={"iban": "DE00", "amount": 1})
+        body = self.get(client, instance.pk, api["secret"]).json()
+        assert body["data"]["iban"] != "DE00"
+
+
+def test_tokens_are_stored_only_as_hashes(api):
+    stored = ApiToken.objects.get()
+    assert api["secret"] not in (stored.token_hash, stored.prefix)
+    assert stored.token_hash == tokens.hash_token(api["secret"])

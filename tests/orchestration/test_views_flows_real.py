@@ -1,0 +1,125 @@
+"""The flow screens with the real actions (orchestration/actions.py), not stand-ins."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from orchestration.models import Flow, FlowVersion
+from tests.factories import FlowVersionFactory
+from tests.orchestration.screens_world import as_user, world  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+REFUNDS_YAML = """\
+format: podium/v1
+flow:
+  name: Refunds
+  slug: refunds
+  owner: team:Finance
+input_schema:
+  type: object
+  required: [amount]
+  properties:
+    amount: {type: number, minimum: 0}
+steps:
+- {id: start, kind: start, label: Start, owner: "system:podium",
+   config: {triggers: [{type: manual}]}}
+- {id: classify, kind: set, label: Classify, owner: "team:Finance",
+   config: {assign: {large: "data.amount > 5000"}}}
+- {id: end, kind: end, label: End, owner: "system:podium", config: {result: success}}
+connections:
+- {from: start, to: classify}
+- {from: classify, to: end}
+"""
+
+
+def test_a_new_flow_belongs_to_the_chosen_team(world, as_user):  # noqa: F811
+    response = as_user(world.owner).post(
+        reverse("orchestration:flow_create"),
+        {"name": "Supplier onboarding", "owner_team": world.owner_team.pk},
+    )
+    flow = Flow.objects.get(name="Supplier onboarding")
+    assert response["Location"] == reverse("orchestration:flow_detail", args=[flow.slug])
+    assert flow.owner_team == world.owner_team
+    assert world.teammate.has_perm("orchestration.publish_flow", flow)
+    assert not world.other.has_perm("orchestration.view_flow", flow)
+
+
+def test_importing_yaml_creates_the_flow_with_a_draft(world, as_user):  # noqa: F811
+    upload = SimpleUploadedFile("refunds.yaml", REFUNDS_YAML.encode(), content_type="text/yaml")
+    response = as_user(world.owner).post(reverse("orchestration:flow_import"), {"file": upload})
+    assert response.status_code == 302, response.content[:2000]
+    flow = Flow.objects.get(slug="refunds")
+    assert flow.owner_team == world.owner_team
+    assert flow.versions.get().status == "draft"
+
+
+def test_an_invalid_yaml_import_lists_every_problem_and_stores_nothing(world, as_user):  # noqa: F811
+    broken = REFUNDS_YAML.replace("kind: set", "kind: teleport").replace(
+        "- {from: classify, to: end}", "- {from: classify, to: nowhere}"
+    )
+    response = as_user(world.owner).post(reverse("orchestration:flow_import"), {"text": broken})
+    assert response.status_code == 422
+    problems = response.context_data["problems"]
+    assert len(problems) >= 2
+    assert any("teleport" in p for p in problems)
+    assert any("nowhere" in p for p in problems)
+    assert not Flow.objects.filter(slug="refunds").exists()
+
+
+def test_yaml_that_does_not_parse_names_the_line(world, as_user):  # noqa: F811
+    response = as_user(world.owner).post(
+        reverse("orchestration:flow_import"), {"text": "flow: [unclosed\n"}
+    )
+    assert response.status_code == 422
+    assert b"line" in response.content
+
+
+def test_an_import_into_a_flow_someone_else_owns_is_refused(world, as_user):  # noqa: F811
+    text = REFUNDS_YAML.replace("slug: refunds", f"slug: {world.flow.slug}")
+    response = as_user(world.other).post(reverse("orchestration:flow_import"), {"text": text})
+    assert response.status_code == 422
+    assert b"you may not edit it" in response.content
+    assert world.flow.versions.count() == 1
+
+
+def test_publish_retire_and_new_draft_with_the_real_actions(world, as_user):  # noqa: F811
+    client = as_user(world.owner)
+    upload = SimpleUploadedFile("f.yaml", REFUNDS_YAML.encode())
+    client.post(
+        reverse("orchestration:flow_import_draft", args=[world.flow.slug]), {"file": upload}
+    )
+    draft = world.flow.versions.get(status="draft")
+    url = reverse("orchestration:version_publish", args=[world.flow.slug, draft.number])
+    assert client.post(url, {"note": "Refund rules"}).status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.change_note, draft.published_by) == (
+        "published",
+        "Refund rules",
+        world.owner,
+    )
+    retire = reverse("orchestration:version_retire", args=[world.flow.slug, 1])
+    assert client.post(retire).status_code == 302
+    assert FlowVersion.objects.get(pk=world.version.pk).status == "retired"
+    new = reverse("orchestration:version_new_draft", args=[world.flow.slug, draft.number])
+    assert client.post(new).status_code == 302
+    assert world.flow.versions.filter(status="draft").count() == 1
+
+
+def test_a_draft_with_errors_is_not_published_and_the_problems_are_shown(world, as_user):  # noqa: F811
+    FlowVersionFactory(flow=world.flow, number=2, status="draft", definition={"steps": "nope"})
+    url = reverse("orchestration:version_publish", args=[world.flow.slug, 2])
+    response = as_user(world.owner).post(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert b"cannot be published yet" in response.content
+    assert world.flow.versions.get(number=2).status == "draft"
+
+
+def test_the_yaml_view_round_trips_the_version(world, as_user):  # noqa: F811
+    response = as_user(world.viewer).get(
+        reverse("orchestration:version_yaml", args=[world.flow.slug, 1])
+    )
+    assert response.status_code == 200
+    assert b"slug: invoice-approval" in response.content

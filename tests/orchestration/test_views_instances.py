@@ -1,0 +1,205 @@
+"""The cases list (filters, keyset paging), one case's timeline, and operator actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from orchestration.engine import api as engine
+from orchestration.instance_views import PAGE_SIZE
+from orchestration.models import FlowInstance
+from tests.factories import (
+    FlowFactory,
+    FlowInstanceFactory,
+    FlowVersionFactory,
+    StepRunFactory,
+    TeamFactory,
+)
+from tests.orchestration.screens_world import as_user, world  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+LIST = "orchestration:instance_list"
+
+
+class TestInstanceList:
+    def test_it_lists_only_cases_of_visible_flows(self, world, as_user):  # noqa: F811
+        hidden = FlowInstanceFactory(
+            version=FlowVersionFactory(flow=FlowFactory(owner_team=TeamFactory()))
+        )
+        response = as_user(world.viewer).get(reverse(LIST))
+        ids = [i.pk for i in response.context["instances"]]
+        assert ids == [world.instance.pk]
+        assert hidden.pk not in ids
+
+    def test_an_outsider_sees_no_cases(self, world, as_user):  # noqa: F811
+        response = as_user(world.outsider).get(reverse(LIST))
+        assert response.context["instances"] == []
+        assert b"No cases match" in response.content
+
+    def test_it_filters_by_status_business_key_flow_and_owner(self, world, as_user):  # noqa: F811
+        running = FlowInstanceFactory(version=world.version, status="running", business_key="INV-2")
+        client = as_user(world.owner)
+        by_status = client.get(reverse(LIST), {"status": "running"}).context["instances"]
+        assert [i.pk for i in by_status] == [running.pk]
+        by_key = client.get(reverse(LIST), {"business_key": "INV-1"}).context["instances"]
+        assert [i.pk for i in by_key] == [world.instance.pk]
+        by_flow = client.get(reverse(LIST), {"flow": world.flow.slug}).context["instances"]
+        assert len(by_flow) == 2
+        by_owner = client.get(reverse(LIST), {"owner_team": TeamFactory(name="X").pk})
+        assert by_owner.context["instances"] == []
+
+    def test_it_filters_by_date_range(self, world, as_user):  # noqa: F811
+        old = FlowInstanceFactory(version=world.version)
+        FlowInstance.objects.filter(pk=old.pk).update(
+            created_at=timezone.now() - dt.timedelta(days=10)
+        )
+        today = timezone.localdate()
+        client = as_user(world.owner)
+        recent = client.get(reverse(LIST), {"created_from": today.isoformat()}).context["instances"]
+        assert old.pk not in [i.pk for i in recent]
+        until = (today - dt.timedelta(days=5)).isoformat()
+        older = client.get(reverse(LIST), {"created_to": until}).context["instances"]
+        assert [i.pk for i in older] == [old.pk]
+
+    def test_it_pages_by_id_without_offsets_and_keeps_filters(self, world, as_user):  # noqa: F811
+        FlowInstanceFactory.create_batch(PAGE_SIZE + 5, version=world.version, status="running")
+        client = as_user(world.owner)
+        first = client.get(reverse(LIST), {"status": "running"})
+        rows = first.context["instances"]
+        assert len(rows) == PAGE_SIZE
+        assert "status=running" in first.context["next_query"]
+        second = client.get(reverse(LIST) + "?" + first.context["next_query"])
+        more = second.context["instances"]
+        assert len(more) == 5
+        assert max(i.pk for i in more) < min(i.pk for i in rows)
+        assert second.context["next_query"] is None
+
+    def test_the_page_query_has_no_offset_and_a_capped_count(self, world, as_user):  # noqa: F811
+        client = as_user(world.owner)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(reverse(LIST), {"before": world.instance.pk + 1})
+        sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
+        assert "OFFSET" not in sql
+        assert "LIMIT 1001" in sql
+
+    def test_htmx_gets_only_the_results_fragment(self, world, as_user):  # noqa: F811
+        response = as_user(world.owner).get(reverse(LIST), HTTP_HX_REQUEST="true")
+        assert b'id="results"' in response.content
+        assert b"<html" not in response.content
+
+
+class TestInstancePage:
+    def test_it_shows_every_attempt_with_errors_and_tracebacks(self, world, as_user):  # noqa: F811
+        StepRunFactory(
+            instance=world.instance,
+            step_id="post",
+            kind="http",
+            attempt=2,
+            status="failed",
+            error="Server said 503",
+            traceback="Traceback (most recent call last): boom",
+            worker="celery@w1",
+            actor="Podium",
+        )
+        response = as_user(world.viewer).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        content = response.content.decode()
+        assert content.count('data-step="post"') == 2
+        assert "attempt 2" in content
+        assert "Server said 503" in content
+        assert "<details" in content and "most recent call last" in content
+        assert "celery@w1" in content
+
+    def test_it_masks_the_flows_masked_fields(self, world, as_user):  # noqa: F811
+        world.flow.masked_fields = ["iban"]
+        world.flow.save()
+        world.instance.input = {"iban": "DE001234", "amount": 5}
+        world.instance.save()
+        response = as_user(world.owner).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        assert b"DE001234" not in response.content
+
+    def test_a_running_case_polls_its_timeline_and_a_finished_one_does_not(self, world, as_user):  # noqa: F811
+        client = as_user(world.owner)
+        url = reverse("orchestration:instance_detail", args=[world.instance.pk])
+        assert b'hx-trigger="every 2s"' not in client.get(url).content
+        running = FlowInstanceFactory(version=world.version, status="running")
+        page = client.get(reverse("orchestration:instance_detail", args=[running.pk]))
+        assert b'hx-trigger="every 2s"' in page.content
+
+    def test_the_live_fragment_answers_no_content_while_nothing_changed(self, world, as_user):  # noqa: F811
+        running = FlowInstanceFactory(version=world.version, status="running")
+        client = as_user(world.owner)
+        url = reverse("orchestration:instance_live", args=[running.pk])
+        first = client.get(url, HTTP_HX_REQUEST="true")
+        assert first.status_code == 200
+        stamp = first.context_data["stamp"]
+        assert client.get(url, {"since": stamp}, HTTP_HX_REQUEST="true").status_code == 204
+        StepRunFactory(instance=running, step_id="pay", status="running")
+        changed = client.get(url, {"since": stamp}, HTTP_HX_REQUEST="true")
+        assert changed.status_code == 200
+        assert b'data-step="pay"' in changed.content
+
+
+class TestOperatorActions:
+    @pytest.fixture
+    def calls(self, monkeypatch):
+        made = []
+        for name in ("cancel_instance", "resume_instance", "retry_step", "skip_step"):
+            monkeypatch.setattr(engine, name, lambda *a, _n=name, **k: made.append((_n, a, k)))
+        return made
+
+    def act(self, client, instance, **data):
+        url = reverse("orchestration:instance_act", args=[instance.pk])
+        return client.post(url, data, HTTP_HX_REQUEST="true")
+
+    @pytest.mark.parametrize("action", ["cancel", "resume"])
+    def test_it_calls_the_engine_with_the_operator_and_reason(self, world, as_user, calls, action):  # noqa: F811
+        response = self.act(
+            as_user(world.owner), world.instance, action=action, reason="Customer asked"
+        )
+        assert response.status_code == 204
+        assert response["HX-Redirect"] == reverse(
+            "orchestration:instance_detail", args=[world.instance.pk]
+        )
+        ((name, args, kwargs),) = calls
+        assert name == f"{action}_instance"
+        assert args == (world.instance.pk,)
+        assert kwargs["reason"] == "Customer asked"
+        assert kwargs["actor"].label == "olivia"
+
+    @pytest.mark.parametrize("action", ["retry", "skip"])
+    def test_it_retries_or_skips_the_chosen_step(self, world, as_user, calls, action):  # noqa: F811
+        response = self.act(
+            as_user(world.owner),
+            world.instance,
+            action=action,
+            step_run=world.failed_run.pk,
+            reason="Supplier fixed it",
+        )
+        assert response.status_code == 204
+        ((name, args, _),) = calls
+        assert name == f"{action}_step"
+        assert args == (world.failed_run.pk,)
+
+    def test_an_action_without_a_reason_is_refused(self, world, as_user, calls):  # noqa: F811
+        response = self.act(as_user(world.owner), world.instance, action="cancel", reason="")
+        assert response.status_code == 422
+        assert b"Say why" in response.content
+        assert calls == []
+
+    def test_the_engines_refusal_is_shown(self, world, as_user, monkeypatch):  # noqa: F811
+        def refuse(*args, **kwargs):
+            raise engine.NotAllowedNow("The case has already finished.")
+
+        monkeypatch.setattr(engine, "cancel_instance", refuse)
+        response = self.act(as_user(world.owner), world.instance, action="cancel", reason="Stop it")
+        assert response.status_code == 409
+        assert b"The case has already finished." in response.content
