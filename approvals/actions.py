@@ -259,9 +259,10 @@ def decide(task: HumanTask, user: Any, outcome: str, reason: str) -> HumanTask:
                 )
             _mark_done(task, user, outcome, reason)
     except NotAllowedNow as exc:
-        raise DecisionRefused(
-            f"This case can no longer be decided: {exc or 'it was cancelled or has finished'}."
-        ) from exc
+        if not _still_open(task):  # decided or cancelled meanwhile: say what happened
+            raise TaskConflict(_why_not_open(task.pk, user)) from exc
+        why = str(exc).rstrip(".") or "it was cancelled or has finished"
+        raise DecisionRefused(f"This case can no longer be decided: {why}.") from exc
     return task
 
 

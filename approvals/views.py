@@ -24,6 +24,7 @@ from approvals.models import (
     Priority,
 )
 from approvals.stepconfig import REQUEST_CHANGES, outcome_labels
+from audit.access import scope_for
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.models import Flow
 
@@ -124,6 +125,7 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
     return {
         "task": task,
         "record": record,
+        "record_visible": record is not None and scope_for(request.user).sees_flow(task.flow_id),
         "outcomes": [(o, labels.get(o, o.replace("_", " ").capitalize())) for o in task.outcomes],
         "request_changes": REQUEST_CHANGES,
         "may_act": access.may_act(request.user, task) and task.is_open,

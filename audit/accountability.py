@@ -168,7 +168,9 @@ def duties_of(definition: dict[str, Any]) -> list[Duty]:
 
 
 def _published(flow: Any) -> list[Any]:
-    return list(flow.versions.exclude(published_at=None).order_by("number"))
+    return list(
+        flow.versions.exclude(published_at=None).select_related("published_by").order_by("number")
+    )
 
 
 def register(flow: Any) -> Register:
@@ -180,19 +182,28 @@ def register(flow: Any) -> Register:
         return reg
     history = [(v, {d.key: d for d in duties_of(v.definition)}) for v in versions]
     for duty in duties_of(current.definition):
-        since, since_version = None, None
+        since = None
         for version, by_key in history:
             earlier = by_key.get(duty.key)
             if earlier is not None and earlier.holders == duty.holders:
-                if since is None:
-                    since, since_version = version.published_at, version.number
+                since = since or version
             else:
-                since, since_version = None, None
-        duty.since = since
-        duty.source = f"version {since_version}" if since_version else ""
+                since = None
+        if since is not None:
+            duty.since, duty.source = since.published_at, _published_by(since)
         reg.duties.append(duty)
     reg.gaps = ownership_gaps([flow])
     return reg
+
+
+def _published_by(version: Any) -> str:
+    """Who set this, and why: the version's publisher and change note."""
+    text = f"version {version.number}"
+    if version.published_by_id:
+        text += f", published by {version.published_by.get_username()}"
+    if version.change_note:
+        text += f": “{version.change_note[:120]}”"
+    return text
 
 
 def _flow_duties(flow: Any) -> list[Duty]:
@@ -210,19 +221,23 @@ def _flow_duties(flow: Any) -> list[Duty]:
         found = [Holder("team", team.name)] if team else []
         found += [Holder("user", user.get_username())] if user else []
         changed = [changes[f] for f in fields if f in changes]
-        since = max(changed) if changed else flow.created_at
-        source = "changed in the flow's settings" if changed else "since the flow was created"
+        latest = max(changed, key=lambda c: c[0]) if changed else None
+        since = latest[0] if latest else flow.created_at
+        source = (
+            f"changed by {latest[1]}: “{latest[2]}”" if latest else "since the flow was created"
+        )
         duties.append(Duty(role, found, since=since, source=source))
     return duties
 
 
-def _owner_changes(flow: Any) -> dict[str, datetime]:
-    """Latest change time of each owner field, from `flow.owner_changed` events."""
-    latest: dict[str, datetime] = {}
+def _owner_changes(flow: Any) -> dict[str, tuple[datetime, str, str]]:
+    """Latest change of each owner field — when, by whom, why — from `flow.owner_changed`."""
+    latest: dict[str, tuple[datetime, str, str]] = {}
     events = AuditEvent.objects.filter(stream=f"flow:{flow.pk}", action="flow.owner_changed")
-    for payload, at in events.values_list("payload", "occurred_at"):
+    for payload, at, who in events.values_list("payload", "occurred_at", "actor_label"):
         field_name = (payload or {}).get("field", "")
-        latest[field_name] = max(at, latest.get(field_name, at))
+        if field_name not in latest or at >= latest[field_name][0]:
+            latest[field_name] = (at, who, str((payload or {}).get("reason", ""))[:120])
     return latest
 
 

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.chain import CANONICAL_TEMPLATE, GENESIS, canonical_text, plain_json
@@ -280,17 +280,35 @@ def verify_events(queryset: QuerySet[AuditEvent] | None = None, max_problems: in
 
 
 def _check_sealed_heads(walk: _Walk) -> None:
-    """A sealed head that is gone means the tail of its stream was deleted."""
+    """The latest seal names the head of every stream written before it: each must still
+    exist with the same hash (a missing one means the tail of its stream was deleted)."""
     seal = AuditEvent.objects.filter(stream="seal").order_by("-seq").first()
     if seal is None:
         return
-    heads = seal.payload.get("heads", [])
-    present = set(
-        AuditEvent.objects.filter(hash__in=[h[2] for h in heads]).values_list("hash", flat=True)
-    )
-    for stream, seq, digest in heads:
-        if digest not in present:
+    later: list[tuple[str, int, str]] = []
+    for stream, seq, digest in seal.payload.get("heads", []):
+        if stream in walk.broken:
+            continue
+        head = walk.heads.get(stream)
+        if head is None or head[0] < seq:
             walk.add(None, stream, f"event #{seq} named by seal #{seal.seq} is missing")
+        elif head[0] == seq:
+            if head[1] != digest:
+                walk.add(None, stream, f"event #{seq} differs from the one seal #{seal.seq} names")
+        else:
+            later.append((stream, seq, digest))
+    for start in range(0, len(later), 500):  # streams that grew since: look the head up
+        chunk = later[start : start + 500]
+        wanted = Q()
+        for stream, seq, _digest in chunk:
+            wanted |= Q(stream=stream, seq=seq)
+        found = dict(
+            ((s, q), h)
+            for s, q, h in AuditEvent.objects.filter(wanted).values_list("stream", "seq", "hash")
+        )
+        for stream, seq, digest in chunk:
+            if found.get((stream, seq)) != digest:
+                walk.add(None, stream, f"event #{seq} differs from the one seal #{seal.seq} names")
 
 
 def _check_instance_heads(walk: _Walk, instance_ids: list[int] | None = None) -> None:

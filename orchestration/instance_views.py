@@ -68,24 +68,29 @@ def instance_list(request: HttpRequest) -> HttpResponse:
     page = qs
     if data.get("before"):
         page = qs.filter(id__lt=data["before"])
+    # Ids first (an index walk that stops after PAGE_SIZE + 1), then the rows and their
+    # relations by primary key: joining before the LIMIT makes SQLite sort every match.
+    ids = list(page.order_by("-id").values_list("id", flat=True)[: PAGE_SIZE + 1])
     rows = list(
-        page.select_related("flow", "version", "started_by").order_by("-id")[: PAGE_SIZE + 1]
+        FlowInstance.objects.filter(id__in=ids)
+        .select_related("flow", "version", "started_by")
+        .order_by("-id")
     )
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     query = request.GET.copy()
     query.pop("before", None)
+    first_query = "?" + query.urlencode() if query else ""
     next_query = None
     if has_more:
-        query["before"] = rows[-1].pk
+        query["before"] = str(rows[-1].pk)
         next_query = query.urlencode()
     total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
     context = {
         "form": form,
         "instances": rows,
         "next_query": next_query,
-        "first_query": "?"
-        + "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "before" and v),
+        "first_query": first_query,
         "paged": bool(data.get("before")),
         "total": min(total, COUNT_CAP),
         "total_capped": total > COUNT_CAP,
@@ -133,7 +138,7 @@ def _detail_context(
         )
     )
     for task in tasks:
-        task.url = _url("approvals:task_detail", task.pk)
+        task.url = _url("approvals:task", task.pk)
     decisions = list(DecisionRecord.objects.filter(instance_id=instance.pk).order_by("id"))
     for record in decisions:
         record.url = _url("audit:decision", record.pk)
@@ -145,6 +150,7 @@ def _detail_context(
             "tasks": tasks,
             "decisions": decisions,
             "history": history[:50],
+            "evidence_url": _url("audit:evidence_pack", instance.pk),
             "action_form": ReasonForm(),
             "actionable_runs": _step_choices(live["runs"]),
         }

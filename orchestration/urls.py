@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from orchestration import api, instance_views, views
+from orchestration import access_views, api, instance_views, views
 
 app_name = "orchestration"
 urlpatterns = [
@@ -26,12 +26,12 @@ urlpatterns = [
         views.version_new_draft,
         name="version_new_draft",
     ),
-    path("flows/<slug:slug>/access/grant/", views.access_grant, name="access_grant"),
-    path("flows/<slug:slug>/access/revoke/", views.access_revoke, name="access_revoke"),
-    path("flows/<slug:slug>/tokens/", views.token_create, name="token_create"),
+    path("flows/<slug:slug>/access/grant/", access_views.access_grant, name="access_grant"),
+    path("flows/<slug:slug>/access/revoke/", access_views.access_revoke, name="access_revoke"),
+    path("flows/<slug:slug>/tokens/", access_views.token_create, name="token_create"),
     path(
         "flows/<slug:slug>/tokens/<int:token_id>/revoke/",
-        views.token_revoke,
+        access_views.token_revoke,
         name="token_revoke",
     ),
     path("instances/", instance_views.instance_list, name="instance_list"),

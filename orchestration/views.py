@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from audit.chain import Actor
-from orchestration import access, tokens
+from orchestration import access
 from orchestration.engine import api as engine
 from orchestration.forms import (
     GrantForm,
@@ -163,6 +163,7 @@ def _flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
         "editor_url": url_or_path(
             "orchestration:editor", f"/flows/{flow.slug}/editor/", slug=flow.slug
         ),
+        "register_url": url_or_path("audit:register", "", slug=flow.slug),
         "handoff_url": url_or_path(
             "orchestration:handoff", f"/flows/{flow.slug}/handoff/", slug=flow.slug
         ),
@@ -170,9 +171,9 @@ def _flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
     if perms["operate"] and current is not None:
         context["start_form"] = _start_form(current)
     if perms["publish"]:
-        context.update(_access_context(flow))
+        context.update(access_context(flow))
     if perms["operate"]:
-        context.update(_tokens_context(flow))
+        context.update(tokens_context(flow))
     return context
 
 
@@ -338,10 +339,10 @@ def flow_start(request: HttpRequest, slug: str) -> HttpResponse:
     return go(request, reverse("orchestration:instance_detail", args=[instance.pk]))
 
 
-# --- Who can do what -------------------------------------------------------------------
+# --- Context for the access and token cards (their views: access_views.py) ---------
 
 
-def _access_context(flow: Flow, form: GrantForm | None = None) -> dict[str, Any]:
+def access_context(flow: Flow, form: GrantForm | None = None) -> dict[str, Any]:
     return {
         "holders": access.holders(flow),
         "grant_form": form or GrantForm(),
@@ -349,92 +350,12 @@ def _access_context(flow: Flow, form: GrantForm | None = None) -> dict[str, Any]
     }
 
 
-def _access_fragment(
-    request: HttpRequest, flow: Flow, status: int = 200, **extra: Any
-) -> HttpResponse:
-    context = {"flow": flow, "perms": access.permissions_on(request.user, flow)}
-    context.update(_access_context(flow, extra.pop("form", None)))
-    context.update(extra)
-    return render(
-        request, "orchestration/flow_detail.html", context, fragment="access", status=status
-    )
-
-
-@require_POST
-def access_grant(request: HttpRequest, slug: str) -> HttpResponse:
-    flow = access.get_flow(request.user, slug, access.MANAGE)
-    form = GrantForm(request.POST)
-    if not form.is_valid():
-        return _access_fragment(request, flow, 422, form=form)
-    holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
-    if not access.grant(flow, holder, perm, by=request.user):
-        return _access_fragment(
-            request, flow, 409, access_message="They already have that permission."
-        )
-    if not request.htmx:
-        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
-    return _access_fragment(request, flow, access_message="Permission granted.")
-
-
-@require_POST
-def access_revoke(request: HttpRequest, slug: str) -> HttpResponse:
-    flow = access.get_flow(request.user, slug, access.MANAGE)
-    form = GrantForm(request.POST)
-    if not form.is_valid():
-        return _access_fragment(request, flow, 422, form=form)
-    holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
-    if not access.revoke(flow, holder, perm, by=request.user):
-        return _access_fragment(
-            request, flow, 409, access_message="That permission was already taken away."
-        )
-    if not request.htmx:
-        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
-    return _access_fragment(request, flow, access_message="Permission taken away.")
-
-
-# --- API tokens ------------------------------------------------------------------------
-
-
-def _tokens_context(flow: Flow, form: TokenForm | None = None) -> dict[str, Any]:
+def tokens_context(flow: Flow, form: TokenForm | None = None) -> dict[str, Any]:
     return {
         "tokens": flow.tokens.select_related("created_by").order_by("revoked_at", "-created_at"),
         "token_form": form or TokenForm(),
         "webhook_url": reverse("orchestration:api_start", args=[flow.slug]),
     }
-
-
-def _tokens_fragment(
-    request: HttpRequest, flow: Flow, status: int = 200, **extra: Any
-) -> HttpResponse:
-    context = {"flow": flow, "perms": access.permissions_on(request.user, flow)}
-    context.update(_tokens_context(flow, extra.pop("form", None)))
-    context.update(extra)
-    return render(
-        request, "orchestration/flow_detail.html", context, fragment="tokens", status=status
-    )
-
-
-@require_POST
-def token_create(request: HttpRequest, slug: str) -> HttpResponse:
-    flow = access.get_flow(request.user, slug, access.OPERATE)
-    form = TokenForm(request.POST)
-    if not form.is_valid():
-        return _tokens_fragment(request, flow, 422, form=form)
-    token, secret = tokens.create_token(flow, form.cleaned_data["name"], by=request.user)
-    # The secret is in this one response only; it is stored as a hash.
-    return _tokens_fragment(request, flow, new_token=token, new_secret=secret)
-
-
-@require_POST
-def token_revoke(request: HttpRequest, slug: str, token_id: int) -> HttpResponse:
-    token = access.get_token(request.user, slug, token_id, access.OPERATE)
-    if not tokens.revoke_token(token, by=request.user):
-        return _tokens_fragment(
-            request, token.flow, 409, token_message="That token was already revoked."
-        )
-    if not request.htmx:
-        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#tokens")
-    return _tokens_fragment(request, token.flow, token_message=f"Token “{token.name}” revoked.")
 
 
 def dashboards(request: HttpRequest) -> HttpResponse:

@@ -53,8 +53,12 @@ ACTIONS = {
     "user.logged_out": "Signed out",
     "user.login_failed": "Sign-in failed",
 }
-ACTOR_ICONS = {"user": "ti-user", "ai": "ti-sparkles", "system": "ti-settings-automation",
-               "token": "ti-key"}
+ACTOR_ICONS = {
+    "user": "ti-user",
+    "ai": "ti-sparkles",
+    "system": "ti-settings-automation",
+    "token": "ti-key",
+}
 
 
 @register.filter

@@ -7,20 +7,24 @@ from orchestration.engine.state import check_instance_transition, set_step_statu
 from orchestration.engine.transition import Transition
 from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 
+# One item of work: [compensation step id, step id it undoes, run id it undoes or None]
+Item = list
 
-def pending(tx: Transition) -> list[tuple[str, int]]:
-    """(compensation step, run it undoes) for every succeeded step, newest first."""
-    done = StepRun.objects.filter(instance=tx.instance, status=StepStatus.SUCCEEDED).order_by(
+
+def _succeeded_newest_first(tx: Transition) -> list[StepRun]:
+    saved = StepRun.objects.filter(instance=tx.instance, status=StepStatus.SUCCEEDED).order_by(
         "-finished_at", "-id"
     )
-    pairs = []
-    for run in done.only("id", "step_id", "state"):
-        if "compensation_for" in run.state:
-            continue
+    return [*reversed(tx.pending_runs(StepStatus.SUCCEEDED)), *saved.only("id", "step_id", "state")]
+
+
+def pending(tx: Transition) -> list[Item]:
+    items = []
+    for run in _succeeded_newest_first(tx):
         target = (tx.graph.step(run.step_id) or {}).get("compensation")
-        if target:
-            pairs.append((target, run.pk))
-    return pairs
+        if target and "compensates" not in run.state:
+            items.append([target, run.step_id, run.pk])
+    return items
 
 
 def start(tx: Transition, reason: str) -> bool:
@@ -32,6 +36,8 @@ def start(tx: Transition, reason: str) -> bool:
     StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES).update(
         status=StepStatus.CANCELLED, finished_at=tx.now
     )
+    for run in tx.pending_runs(*ACTIVE_STEP_STATUSES):
+        run.status, run.finished_at = StepStatus.CANCELLED, tx.now
     tx.change(status=InstanceStatus.COMPENSATING, error=reason)
     tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
     _schedule(tx, todo)
@@ -40,10 +46,10 @@ def start(tx: Transition, reason: str) -> bool:
 
 def advance(tx: Transition, run: StepRun) -> None:
     """A compensation step finished: mark what it undid, then run the next or finish."""
-    undone = StepRun.objects.filter(pk=run.state["undoes"]).first()
+    undone = _undone_run(tx, run.state["compensates"], run.state.get("undoes"))
     if undone is not None and undone.status == StepStatus.SUCCEEDED:
         set_step_status(undone, StepStatus.COMPENSATED)
-    remaining = [tuple(pair) for pair in run.state.get("remaining", [])]
+    remaining = run.state.get("remaining", [])
     if remaining:
         _schedule(tx, remaining)
         return
@@ -52,9 +58,22 @@ def advance(tx: Transition, run: StepRun) -> None:
     tx.event(ev.instance_finished(tx.instance, tx.actor, tx.instance.error))
 
 
-def _schedule(tx: Transition, todo: list[tuple[str, int]]) -> None:
-    (step_id, undoes), rest = todo[0], todo[1:]
+def _undone_run(tx: Transition, step_id: str, run_id: int | None) -> StepRun | None:
+    if run_id is not None:
+        return StepRun.objects.filter(pk=run_id).first()
+    # The run was created in the same transaction as the roll-back began.
+    in_memory = [r for r in tx.pending_runs(StepStatus.SUCCEEDED) if r.step_id == step_id]
+    if in_memory:
+        return in_memory[-1]
+    runs = StepRun.objects.filter(
+        instance=tx.instance, step_id=step_id, status=StepStatus.SUCCEEDED
+    )
+    return runs.order_by("-id").first()
+
+
+def _schedule(tx: Transition, todo: list[Item]) -> None:
+    (step_id, undoes_step, undoes_run), rest = todo[0], todo[1:]
     tx.new_run(
         step_id,
-        state={"compensation_for": step_id, "undoes": undoes, "remaining": [list(p) for p in rest]},
+        state={"compensates": undoes_step, "undoes": undoes_run, "remaining": rest},
     )

@@ -55,17 +55,25 @@ def _absorbed_by_fired_join(
     tx: Transition, step: dict[str, Any], from_step: str, expected: int
 ) -> bool:
     """A late branch of an any/N join is absorbed by the join that already fired."""
-    fired = (
-        StepRun.objects.filter(instance=tx.instance, step_id=step["id"], state__fired=True)
+    fired = _last_fired(tx, step["id"])
+    if fired is None:
+        return False
+    arrived = fired.state.get("arrived", [])
+    if len(arrived) >= expected or from_step in arrived:
+        return False
+    fired.state = {**fired.state, "arrived": [*arrived, from_step]}
+    if fired.pk is not None:
+        StepRun.objects.filter(pk=fired.pk).update(state=fired.state)
+    return True
+
+
+def _last_fired(tx: Transition, step_id: str) -> StepRun | None:
+    for run in reversed(tx.new_runs):
+        if run.step_id == step_id and run.state.get("fired"):
+            return run
+    return (
+        StepRun.objects.filter(instance=tx.instance, step_id=step_id, state__fired=True)
         .exclude(status=StepStatus.WAITING)
         .order_by("-id")
         .first()
     )
-    if fired is None or len(fired.state.get("arrived", [])) >= expected:
-        return False
-    arrived = fired.state.get("arrived", [])
-    if from_step in arrived:
-        return False
-    state = {**fired.state, "arrived": [*arrived, from_step]}
-    StepRun.objects.filter(pk=fired.pk).update(state=state)
-    return True

@@ -47,7 +47,7 @@ def succeed(tx: Transition, run: StepRun, step: dict[str, Any], result: Done) ->
     tx.change(outputs={**tx.instance.outputs, step["id"]: result.output})
     if result.data:
         tx.change(data={**tx.instance.data, **result.data})
-    if "compensation_for" in run.state:
+    if "compensates" in run.state:
         mark_succeeded(tx, run, result.output)
         compensation.advance(tx, run)
         return
@@ -67,7 +67,7 @@ def mark_succeeded(tx: Transition, run: StepRun, output: dict[str, Any]) -> None
         finished_at=tx.now,
         started_at=run.started_at or tx.now,
     )
-    tx.event(ev.step_succeeded(tx.instance, run, tx.actor))
+    tx.event(ev.step_succeeded(tx.instance, run, tx.actor), run)
 
 
 def check_output(step: dict[str, Any], output: dict[str, Any]) -> None:
@@ -93,7 +93,7 @@ def wait(tx: Transition, run: StepRun, result: Wait) -> None:
         state={**run.state, **result.state},
         started_at=run.started_at or tx.now,
     )
-    tx.event(ev.step_waiting(tx.instance, run, tx.actor))
+    tx.event(ev.step_waiting(tx.instance, run, tx.actor), run)
 
 
 def finish(tx: Transition, run: StepRun, result: Finish) -> None:
@@ -106,7 +106,7 @@ def finish(tx: Transition, run: StepRun, result: Finish) -> None:
 
 def finish_if_idle(tx: Transition, run: StepRun) -> None:
     """A path that ends without an end step finishes the case once nothing else is active."""
-    if tx.new_runs or tx.ready:
+    if tx.pending_runs(*ACTIVE_STEP_STATUSES) or tx.ready:
         return
     others = StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES)
     if not others.exclude(pk=run.pk).exists():
@@ -134,9 +134,12 @@ def cancel_active_runs(tx: Transition, exclude: StepRun | None = None) -> None:
     from approvals.actions import cancel_open_tasks
 
     active = StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES)
-    if exclude is not None:
+    if exclude is not None and exclude.pk is not None:
         active = active.exclude(pk=exclude.pk)
     active.update(status=StepStatus.CANCELLED, finished_at=tx.now)
+    for pending in tx.pending_runs(*ACTIVE_STEP_STATUSES):
+        if pending is not exclude:
+            pending.status, pending.finished_at = StepStatus.CANCELLED, tx.now
     cancel_open_tasks(tx.instance)
 
 
@@ -151,7 +154,7 @@ def fail(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -
         started_at=run.started_at or tx.now,
     )
     move = _next_move(tx, run, step, error)
-    tx.event(ev.step_failed(tx.instance, run, tx.actor, move))
+    tx.event(ev.step_failed(tx.instance, run, tx.actor, move), run)
 
 
 def _next_move(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -> str:
@@ -166,7 +169,7 @@ def _next_move(tx: Transition, run: StepRun, step: dict[str, Any], error: StepEr
         )
         tx.retries.append((retry, delay))
         return f"retry in {delay:.1f} s"
-    if "compensation_for" in run.state:
+    if "compensates" in run.state:
         end_instance(tx, InstanceStatus.FAILED, f"Rolling back failed at '{step['id']}': {error}")
         return "case failed during roll-back"
     if target := step.get("on_error"):

@@ -84,6 +84,7 @@ def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
         if executor.external:
             return _claim(tx, run, step, context, worker)
         _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=False))
+        _chain(tx)
         return True
     if run.due_at is None or run.due_at > now:
         return False  # running elsewhere, or waiting and not yet due
@@ -93,8 +94,29 @@ def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
         return True
     if run.status == StepStatus.WAITING:
         _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=True))
+        _chain(tx)
         return True
     return False
+
+
+def _chain(tx: Transition) -> None:
+    """Run the automated steps this transition made ready, in this same transaction.
+
+    Each still writes its own audit event here; the case just commits once for the
+    whole chain instead of once per step. External steps and waits end the chain.
+    """
+    budget = settings.PODIUM_INLINE_STEPS
+    while budget > 0 and tx.instance.status in LIVE_INSTANCE:
+        run = next(
+            (r for r in tx.pending_runs(StepStatus.QUEUED) if not executor_for(r.kind).external),
+            None,
+        )
+        if run is None:
+            return
+        budget -= 1
+        step = tx.graph.step(run.step_id)
+        context = StepContext(tx.instance, run, step, tx.graph, tx.now)
+        _apply(tx, run, step, outcomes.executor_outcome(executor_for(run.kind), context, False))
 
 
 def _apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Any) -> None:

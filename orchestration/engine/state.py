@@ -48,9 +48,10 @@ def set_step_status(run: StepRun, to: str, **fields: Any) -> None:
     """
     if to not in STEP_TRANSITIONS[run.status]:
         raise InvalidTransition(f"A step cannot go from {run.status} to {to}.")
-    updated = StepRun.objects.filter(pk=run.pk, status=run.status).update(status=to, **fields)
-    if not updated:
-        raise StaleRun(f"step run {run.pk} is no longer {run.status}")
+    if run.pk is not None:  # a run created in this transaction is inserted as it ends up
+        updated = StepRun.objects.filter(pk=run.pk, status=run.status).update(status=to, **fields)
+        if not updated:
+            raise StaleRun(f"step run {run.pk} is no longer {run.status}")
     run.status = to
     for name, value in fields.items():
         setattr(run, name, value)

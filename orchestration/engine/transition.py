@@ -27,14 +27,19 @@ class Transition:
         self.actor = actor
         self.now = now
         self.graph = graph_for_version_id(instance.version_id)
-        self.entries: list[Entry] = []
+        self.entries: list[tuple[Entry, StepRun | None]] = []
         self.new_runs: list[StepRun] = []
         self.instance_fields: set[str] = set()
         self.retries: list[tuple[StepRun, float]] = []
         self.ready: list[int] = []  # existing runs made ready to execute (fired joins)
 
-    def event(self, entry: Entry) -> None:
-        self.entries.append(entry)
+    def event(self, entry: Entry, run: StepRun | None = None) -> None:
+        """Record an audit entry; `run` names a step run that may not be inserted yet."""
+        self.entries.append((entry, run))
+
+    def pending_runs(self, *statuses: str) -> list[StepRun]:
+        """Runs created in this transaction (not yet inserted) in any of `statuses`."""
+        return [r for r in self.new_runs if r.status in statuses]
 
     def new_run(self, step_id: str, **fields: Any) -> StepRun:
         step = self.graph.step(step_id)
@@ -72,8 +77,13 @@ class Transition:
         instance = self.instance
         fields = {name: getattr(instance, name) for name in self.instance_fields}
         if self.entries:
+            for entry, run in self.entries:
+                if run is not None:
+                    entry.object_id = str(run.pk)
             seq, digest = append_at_head(
-                instance.audit_stream, (instance.audit_seq, instance.audit_hash), self.entries
+                instance.audit_stream,
+                (instance.audit_seq, instance.audit_hash),
+                [entry for entry, _ in self.entries],
             )
             instance.audit_seq, instance.audit_hash = seq, digest
             fields.update(audit_seq=seq, audit_hash=digest)

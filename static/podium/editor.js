@@ -20,6 +20,7 @@
   let pendingSave = false;
   let inConflict = false;
   let syncing = false;
+  let eh = null; // edgehandles, when the draft is editable
 
   const $ = (sel) => document.querySelector(sel);
   const statusEl = $("#save-status");
@@ -59,11 +60,11 @@
   // ---------------------------------------------------------------- cytoscape
   const style = [
     { selector: "node", style: {
-      shape: "round-rectangle", width: 190, height: 52, "background-color": "#ffffff",
+      shape: "round-rectangle", width: 184, height: 50, "background-color": "#ffffff",
       "border-width": 2, "border-color": "data(color)", label: "data(label)",
-      "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif", "font-size": 13, "font-weight": 500,
+      "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif", "font-size": 14, "font-weight": 500,
       color: "#1d273b", "text-valign": "center", "text-halign": "center", "text-margin-x": 14,
-      "text-wrap": "ellipsis", "text-max-width": 138,
+      "text-wrap": "ellipsis", "text-max-width": 132,
       "background-image": "data(icon)", "background-width": 22, "background-height": 22,
       "background-position-x": 12, "background-position-y": 15, "background-clip": "none",
       "background-image-containment": "over",
@@ -143,6 +144,8 @@
     messageTimer = setTimeout(() => { messageEl.hidden = true; }, 6000);
   }
 
+  cy.on("viewport", () => { if (!messageEl.hidden && !messageEl.dataset.sticky) messageEl.hidden = true; });
+
   function setStatus(text, kind) {
     statusEl.textContent = text;
     statusEl.dataset.state = kind;
@@ -151,11 +154,11 @@
   // ---------------------------------------------------------------- graph to server
   function graph() {
     return {
-      nodes: cy.nodes().not(".handle").map((n) => ({
+      nodes: cy.nodes().not(".handle, .eh-ghost, .eh-ghost-node").map((n) => ({
         id: n.id(), kind: n.data("kind"), label: n.data("label"),
         x: Math.round(n.position("x")), y: Math.round(n.position("y")),
       })),
-      edges: cy.edges().not(".eh-ghost-edge, .eh-preview").map((e) => ({
+      edges: cy.edges().not(".eh-ghost, .eh-ghost-edge, .eh-preview").map((e) => ({
         source: e.source().id(), target: e.target().id(),
       })),
     };
@@ -170,7 +173,9 @@
   }
 
   async function save(force) {
+    saveTimer = null;
     if (saving) { pendingSave = true; return; }
+    if (eh && eh.active) { saveTimer = setTimeout(save, 300); return; }
     saving = true;
     setStatus("Saving…", "saving");
     try {
@@ -300,6 +305,19 @@
   // The properties form saved on the server: update revision, problems and graph.
   document.body.addEventListener("podium:draft-saved", (event) => applySaved(event.detail));
   document.body.addEventListener("podium:draft-conflict", (event) => showConflict(event.detail));
+  // A properties form waits for the canvas's pending save, so both carry the same revision.
+  document.body.addEventListener("htmx:confirm", (event) => {
+    const elt = event.detail.elt;
+    if (!elt || elt.tagName !== "FORM" || !elt.closest("#properties")) return;
+    if (!saving && !saveTimer) return;
+    event.preventDefault();
+    const flush = async () => {
+      if (saveTimer) { clearTimeout(saveTimer); saveTimer = null; await save(); }
+      while (saving) await new Promise((resolve) => setTimeout(resolve, 50));
+      event.detail.issueRequest(true);
+    };
+    flush();
+  });
   document.body.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.parameters && "revision" in event.detail.parameters) {
       event.detail.parameters.revision = revision;
@@ -387,7 +405,6 @@
     return null;
   }
 
-  let eh = null;
   let handleSource = null;
   let lastRefusal = null;
   if (!readOnly) {
@@ -453,7 +470,13 @@
           e.target.hasClass("eh-ghost-node") || e.target.hasClass("eh-preview")) return;
       scheduleSave();
     });
-    cy.on("free", "node", () => scheduleSave());
+    let grabbedAt = null;
+    cy.on("grab", "node", (e) => { grabbedAt = Object.assign({}, e.target.position()); });
+    cy.on("free", "node", (e) => {
+      const p = e.target.position();
+      if (!grabbedAt || Math.abs(p.x - grabbedAt.x) > 0.5 || Math.abs(p.y - grabbedAt.y) > 0.5) scheduleSave();
+      grabbedAt = null;
+    });
   }
 
   let connectMode = false;
@@ -470,8 +493,8 @@
   function runLayout(animate) {
     const nodes = cy.nodes().not(".handle");
     const layout = nodes.union(nodes.edgesWith(nodes)).layout({
-      name: "dagre", rankDir: "TB", nodeSep: 50, rankSep: 70, edgeSep: 20,
-      animate: !!animate, animationDuration: 250, fit: true, padding: 50,
+      name: "dagre", rankDir: "TB", nodeSep: 36, rankSep: 56, edgeSep: 20,
+      animate: !!animate, animationDuration: 250, fit: true, padding: 36,
     });
     layout.run();
     if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }

@@ -88,5 +88,5 @@ def test_an_owner_change_is_an_audit_event_and_dates_the_register(flow, owner, l
     flow.save()
     duty = next(d for d in register(flow).duties if d.role == "Exception owner")
     assert [str(h) for h in duty.holders] == ["user:lee"]
-    assert duty.source == "changed in the flow's settings"
+    assert duty.source == "changed by olivia: “Lee runs payments”"
     assert duty.since > flow.created_at

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from audit.chain import Actor
 from audit.models import AuditEvent
 from audit.verification import verify_stream
-from orchestration.engine.api import complete_waiting_step, start_instance
+from orchestration.engine.api import (
+    cancel_instance,
+    complete_waiting_step,
+    retry_step,
+    skip_step,
+    start_instance,
+)
 from orchestration.models import FlowInstance, StepRun
 from tests.orchestration.engine.driver import EngineDriver
 from tests.orchestration.factories import definition, link, published, step
@@ -26,7 +32,7 @@ EXPECTED = {
     "failed": {"step.failed"},
     "waiting": {"step.waiting"},
     "skipped": {"step.skipped"},
-    "cancelled": {"step.cancelled", "instance.cancelled"},
+    "cancelled": {"step.cancelled"},
     "compensated": {"step.compensated", "step.succeeded"},
 }
 
@@ -84,6 +90,19 @@ def drive(engine: EngineDriver, instance: FlowInstance) -> None:
         engine.run()
 
 
+def operate(engine: EngineDriver, instance: FlowInstance, operator: str) -> None:
+    """What an operator may do to the case: skip or retry its failed step, or cancel it."""
+    instance.refresh_from_db()
+    failed = StepRun.objects.filter(instance=instance, status="failed").order_by("-id").first()
+    if operator == "cancel" and instance.status in ("running", "failed"):
+        cancel_instance(instance.pk, actor=ACTOR, reason="Duplicate case")
+    elif operator == "skip" and failed is not None:
+        skip_step(failed.pk, actor=ACTOR, reason="Done by hand", output={})
+    elif operator == "retry" and failed is not None:
+        retry_step(failed.pk, actor=ACTOR, reason="Try again")
+    drive(engine, instance)
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -92,9 +111,10 @@ def drive(engine: EngineDriver, instance: FlowInstance) -> None:
     kinds=st.lists(st.sampled_from(MIDDLE_KINDS), min_size=1, max_size=6),
     flag=st.booleans(),
     ends_in_failure=st.booleans(),
+    operator=st.sampled_from(["none", "skip", "retry", "cancel", "cancel_early"]),
 )
 def test_every_transition_of_a_random_flow_leaves_its_event(
-    monkeypatch, kinds, flag, ends_in_failure
+    monkeypatch, kinds, flag, ends_in_failure, operator
 ):
     from tests.factories import TeamFactory, UserFactory
 
@@ -102,7 +122,12 @@ def test_every_transition_of_a_random_flow_leaves_its_event(
     engine = EngineDriver(monkeypatch)
     version = published(random_flow(kinds, ends_in_failure))
     instance = start_instance(version, {"flag": flag}, trigger="manual", actor=ACTOR)
-    drive(engine, instance)
+    if operator == "cancel_early":
+        engine.run()
+        operate(engine, instance, "cancel")
+    else:
+        drive(engine, instance)
+        operate(engine, instance, operator)
     instance.refresh_from_db()
 
     events = list(AuditEvent.objects.filter(stream=instance.audit_stream).order_by("seq"))
@@ -114,9 +139,17 @@ def test_every_transition_of_a_random_flow_leaves_its_event(
         by_step.setdefault(str((event.payload or {}).get("step", "")), set()).add(event.action)
     for run in StepRun.objects.filter(instance=instance).exclude(kind="start"):
         left = by_step.get(run.step_id, set())
+        if run.status == "cancelled":  # cancelled with the case: the case's event says so
+            left = left | (
+                {"step.cancelled"} if "instance.cancelled" in {e.action for e in events} else set()
+            )
         expected = EXPECTED.get(run.status, {f"step.{run.status}"})
         assert left & expected, f"{run.step_id} ({run.kind}) is {run.status} but left {left}"
         if run.kind in ("approval", "timer") and run.status == "succeeded":
             assert "step.waiting" in left, f"{run.step_id} never recorded that it waited"
+    actions = {e.action for e in events}
     assert instance.status != "running", "the generated case never finished"
-    assert f"instance.{instance.status}" in {e.action for e in events}
+    assert f"instance.{instance.status}" in actions
+    operated = {"skip": "step.skipped", "retry": "step.retried"}.get(operator)
+    if operated and "step.failed" in actions:
+        assert operated in actions, f"the operator's {operator} left no event"

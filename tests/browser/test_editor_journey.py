@@ -130,7 +130,7 @@ def build_and_publish(page: Page) -> FlowVersion:
     expect(page.locator("#publish-button")).to_be_disabled()
     problems.locator("[data-select-step]").first.click()
     select(page, "branch_1->approval_1")
-    condition = page.get_by_test_id("connection-form").get_by_label("Take this path when")
+    condition = page.get_by_test_id("connection-form").get_by_label("Take this path when", exact=True)
     condition.fill("data.amount >")
     expect(page.locator(".expression-check")).to_contain_text("character")
     condition.fill("data.amount > 100")

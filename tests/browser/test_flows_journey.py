@@ -5,7 +5,6 @@ The real engine runs the case on a real Celery worker; the timeline refreshes by
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
@@ -14,51 +13,59 @@ from playwright.sync_api import Page, expect
 from orchestration.models import FlowInstance
 from tests.browser.conftest import screenshot, sign_in
 from tests.factories import PASSWORD, TeamFactory, UserFactory
-from tests.orchestration.factories import definition, link, published, step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-INPUT_SCHEMA = {
-    "type": "object",
-    "required": ["supplier", "amount"],
-    "properties": {
-        "supplier": {"type": "string", "title": "Supplier", "maxLength": 80},
-        "amount": {"type": "number", "title": "Amount (EUR)", "minimum": 0, "maximum": 1000000},
-        "urgent": {"type": "boolean", "title": "Urgent"},
-    },
-}
-
-
-def invoice_flow(team):
-    steps = [
-        step("start", "start", config={"triggers": [{"type": "manual"}]}),
-        step(
-            "classify",
-            "set",
-            label="Classify the invoice",
-            config={"assign": {"large": "data.amount > 5000"}},
-        ),
-        step("record", "set", label="Record the outcome", config={"assign": {"checked": "true"}}),
-        step("end", "end", config={"result": "success"}),
-    ]
-    chain = ["start", "classify", "record", "end"]
-    defn = definition(
-        steps,
-        [link(a, b) for a, b in itertools.pairwise(chain)],
-        input_schema=INPUT_SCHEMA,
-    )
-    return published(defn, name="Invoice approval", slug="invoice-approval", owner_team=team)
+INVOICE_YAML = """\
+format: podium/v1
+flow:
+  name: Invoice approval
+  slug: invoice-approval
+  owner: team:Finance
+  description: Classifies supplier invoices and records the outcome.
+input_schema:
+  type: object
+  required: [supplier, amount]
+  properties:
+    supplier: {type: string, title: Supplier, maxLength: 80}
+    amount: {type: number, title: Amount (EUR), minimum: 0, maximum: 1000000}
+    urgent: {type: boolean, title: Urgent}
+steps:
+- {id: start, kind: start, label: Start, owner: "system:podium",
+   config: {triggers: [{type: manual}]}}
+- {id: classify, kind: set, label: Classify the invoice, owner: "team:Finance",
+   config: {assign: {large: "data.amount > 5000"}}}
+- {id: record, kind: set, label: Record the outcome, owner: "team:Finance",
+   config: {assign: {checked: "true"}}}
+- {id: end, kind: end, label: End, owner: "system:podium", config: {result: success}}
+connections:
+- {from: start, to: classify}
+- {from: classify, to: record}
+- {from: record, to: end}
+"""
 
 
 def test_a_process_owner_starts_a_case_and_sees_its_timeline(page: Page, celery_worker):
     finance = TeamFactory(name="Finance")
     UserFactory(username="olivia", first_name="Olivia", last_name="Owner", teams=[finance])
-    invoice_flow(finance)
 
     sign_in(page, "olivia", PASSWORD)
     page.goto("/flows/")
-    page.get_by_role("link", name="Invoice approval").click()
+    page.get_by_test_id("import-yaml").click()
+    page.get_by_label("…or paste the YAML").fill(INVOICE_YAML.replace("kind: set", "kind: sett", 1))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_test_id("import-problems")).to_contain_text("sett")
+    screenshot(page, "journey-import-problems")
+    page.get_by_label("…or paste the YAML").fill(INVOICE_YAML)
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url("**/flows/invoice-approval/")
+    expect(page.get_by_test_id("versions")).to_contain_text("Draft")
+
+    page.once("dialog", lambda dialog: dialog.accept("First version"))
+    page.get_by_test_id("versions").get_by_role("button", name="Publish").click()
     expect(page.get_by_test_id("versions")).to_contain_text("Published")
+    expect(page.get_by_test_id("versions")).to_contain_text("First version")
+    screenshot(page, "journey-flow-published")
 
     form = page.get_by_test_id("start-form")
     form.get_by_label("Supplier").fill("ACME Ltd")

@@ -51,8 +51,8 @@ class TestFlowList:
 
 class TestNewFlowAndImport:
     def test_it_creates_a_flow_through_the_action(self, world, as_user, fake_actions):  # noqa: F811
-        fake_actions.returns["create_flow"] = lambda **k: FlowFactory(
-            name=k["name"], slug="refunds", owner_team=k["owner_team"]
+        fake_actions.returns["create_flow"] = lambda name, **k: FlowFactory(
+            name=name, slug="refunds", owner_team=k["owner_team"]
         )
         response = as_user(world.owner).post(
             reverse("orchestration:flow_create"),
@@ -60,9 +60,10 @@ class TestNewFlowAndImport:
         )
         assert response.status_code == 302
         assert response["Location"] == reverse("orchestration:flow_detail", args=["refunds"])
-        ((_, kwargs),) = fake_actions.called("create_flow")
+        ((args, kwargs),) = fake_actions.called("create_flow")
+        assert args == ("Refunds",)
         assert kwargs["owner_team"] == world.owner_team
-        assert kwargs["user"] == world.owner
+        assert kwargs["created_by"] == world.owner
 
     def test_a_user_may_only_make_their_own_team_the_owner(self, world, as_user, fake_actions):  # noqa: F811
         other = TeamFactory(name="Support")

@@ -57,6 +57,13 @@ def test_it_refuses_a_list_operation_inside_another():
         compile_expression("data.a.map(x, data.b.filter(y, y > x))")
 
 
+def test_it_refuses_more_than_four_list_operations():
+    four = " && ".join(["data.lines.exists(x, x > 0)"] * 4)
+    assert evaluate(four, CONTEXT) is True
+    with pytest.raises(ExpressionError, match="more than 4 list operations"):
+        compile_expression(four + " && data.lines.all(x, x > 0)")
+
+
 def test_it_refuses_list_operations_over_very_long_lists():
     with pytest.raises(ExpressionError, match="at most 1000"):
         evaluate("data.big.exists(x, x == 3)", {"data": {"big": list(range(1001))}})

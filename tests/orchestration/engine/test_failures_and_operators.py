@@ -317,3 +317,33 @@ def test_a_running_case_with_nothing_to_run_is_flagged_stuck(engine):
     engine.sweep(timedelta(minutes=5))
     instance.refresh_from_db()
     assert instance.stuck_since is not None
+
+
+def test_automated_steps_with_compensations_roll_back_even_within_one_transaction(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("hold", "set", config={"assign": {"held": "true"}}, compensation="unhold"),
+            step("note", "set", config={"assign": {"noted": "true"}}, compensation="unnote"),
+            step("no", "end", config={"result": "failure", "reason": "rule says no"}),
+            step("unhold", "set", config={"assign": {"held": "false"}}),
+            step("unnote", "set", config={"assign": {"noted": "false"}}),
+        ],
+        [link("start", "hold"), link("hold", "note"), link("note", "no")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert instance.data == {"held": False, "noted": False}
+    order = list(
+        StepRun.objects.filter(instance=instance, step_id__startswith="un")
+        .order_by("id")
+        .values_list("step_id", flat=True)
+    )
+    assert order == ["unnote", "unhold"]
+    assert set(
+        StepRun.objects.filter(instance=instance, step_id__in=["hold", "note"]).values_list(
+            "status", flat=True
+        )
+    ) == {"compensated"}

@@ -1,0 +1,109 @@
+"""A low-confidence AI decision reaches the approver's inbox, the approver overrides it
+with a reason, the case continues through the engine, and the decision record shows both."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from playwright.sync_api import Page, expect
+
+from approvals.models import HumanTask
+from audit.chain import Actor
+from audit.models import DecisionRecord
+from orchestration.engine.api import start_instance
+from orchestration.models import FlowInstance
+from tests.browser.conftest import screenshot, sign_in
+from tests.factories import PASSWORD, TeamFactory, UserFactory
+from tests.orchestration.factories import definition, link, published, step
+from tests.workers import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+TABLE = [
+    {"when": "data.amount < 1000", "outcome": "approve", "confidence": 0.95},
+    {"when": "data.amount < 50000", "outcome": "approve", "confidence": 0.55},
+    {"when": "true", "outcome": "reject", "confidence": 0.9},
+]
+
+
+def credit_flow():
+    steps = [
+        step("start", "start"),
+        step(
+            "credit_check",
+            "decision",
+            label="Credit check",
+            owner="team:Credit review",
+            sla={"minutes": 120},
+            config={
+                "outcomes": ["approve", "reject"],
+                "fields": ["amount", "supplier"],
+                "providers": [{"type": "rules", "table": TABLE}],
+                "threshold": 0.8,
+                "review_team": "team:Credit review",
+            },
+        ),
+        step("pay", "set", config={"assign": {"paid": "true"}}),
+        step("refuse", "set", config={"assign": {"paid": "false"}}),
+        step("end", "end", config={"result": "success"}),
+    ]
+    links = [
+        link("start", "credit_check"),
+        link("credit_check", "pay", condition="steps.credit_check.outcome == 'approve'"),
+        link("credit_check", "refuse", default=True),
+        link("pay", "end"),
+        link("refuse", "end"),
+    ]
+    return published(definition(steps, links), name="Supplier payments")
+
+
+def test_an_approver_overrides_an_unsure_ai_and_the_record_shows_both(page: Page, celery_worker):
+    review = TeamFactory(name="Credit review")
+    UserFactory(username="riley", first_name="Riley", last_name="Reviewer", teams=[review])
+    auditor = UserFactory(username="casey", first_name="Casey", last_name="Compliance")
+    auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    instance = start_instance(
+        credit_flow(),
+        {"amount": 12400, "supplier": "Lumen SARL", "country": "FR"},
+        trigger="manual",
+        actor=Actor.system("test"),
+        business_key="PAY-7781",
+    )
+
+    wait_for(
+        lambda: HumanTask.objects.filter(instance_id=instance.pk).exists(),
+        what="the worker to hand the case to a person",
+    )
+    sign_in(page, "riley", PASSWORD)
+    page.goto("/inbox/teams/")
+    row = page.get_by_test_id("task-row").filter(has_text="PAY-7781")
+    expect(row).to_contain_text("AI proposes approve (55%)")
+    expect(page.get_by_test_id("nav-inbox-badge")).to_have_text("1")
+    screenshot(page, "journey-1-team-queue")
+
+    row.get_by_role("link").click()
+    expect(page.get_by_test_id("ai-confidence")).to_have_text("55%")
+    expect(page.get_by_test_id("why-person")).to_contain_text("Confidence below the threshold")
+    page.get_by_test_id("claim").click()
+    expect(page.get_by_test_id("release")).to_be_visible()
+    screenshot(page, "journey-2-task")
+
+    page.get_by_label("Reason").fill("Lumen SARL is under a payment investigation; hold it.")
+    page.get_by_test_id("outcome-reject").click()
+    expect(page.get_by_test_id("decided")).to_contain_text("Reject")
+    expect(page.get_by_test_id("decision-panel")).to_contain_text("Overrode the AI")
+    screenshot(page, "journey-3-decided")
+
+    wait_for(
+        lambda: FlowInstance.objects.get(pk=instance.pk).status == "succeeded",
+        what="the case to continue and finish",
+    )
+    assert FlowInstance.objects.get(pk=instance.pk).data["paid"] is False
+
+    record = DecisionRecord.objects.get(instance_id=instance.pk)
+    page.get_by_test_id("logout").click()
+    sign_in(page, "casey", PASSWORD)
+    page.goto(f"/audit/decisions/{record.pk}/")
+    expect(page.get_by_test_id("final-outcome")).to_have_text("reject")
+    expect(page.get_by_test_id("overrode")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("under a payment investigation")
+    screenshot(page, "journey-4-decision-record")
