@@ -97,13 +97,13 @@ class SearchForm(forms.Form):
 def filtered(scope: AuditScope, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
     events = scope.events()
     if filters.get("flow"):
-        events = events.filter(flow_id=_flow_id(scope, filters["flow"]))
+        events = events.filter(flow_id=flow_id_for(scope, filters["flow"]))
     if filters.get("instance"):
         events = events.filter(instance_id=filters["instance"])
     if filters.get("business_key"):
         events = events.filter(business_key=filters["business_key"])
     if filters.get("actor"):
-        events = events.filter(_actor_q(filters["actor"]))
+        events = events.filter(actor_q(filters["actor"]))
     if filters.get("action"):
         action = filters["action"]
         prefix = action.rstrip("*")
@@ -126,12 +126,12 @@ def _date(value: Any) -> Any:
     return datetime.fromisoformat(value).date() if isinstance(value, str) else value
 
 
-def _flow_id(scope: AuditScope, slug: str) -> int:
+def flow_id_for(scope: AuditScope, slug: str) -> int:
     pk = scope.flows().filter(slug=slug).values_list("pk", flat=True).first()
     return pk if pk is not None else -1
 
 
-def _actor_q(actor: str) -> Q:
+def actor_q(actor: str) -> Q:
     kind, _sep, name = actor.partition(":")
     name = name.strip()
     if kind == "user":

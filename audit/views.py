@@ -98,7 +98,7 @@ def event_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return HttpResponse("The search has errors; fix them before exporting.", status=400)
     filters = form.params()
     found = search.filtered(scope, filters)
-    flow_id = search._flow_id(scope, filters["flow"]) if filters.get("flow") else None
+    flow_id = search.flow_id_for(scope, filters["flow"]) if filters.get("flow") else None
     masker = exports.masker_for(found, flow_id, None if scope.everything else scope.flow_ids)
     masked = {
         str(pk): fields

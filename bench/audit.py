@@ -260,8 +260,6 @@ def _searches() -> dict[str, dict]:
 
 def bench_search() -> None:
     """Explorer queries at EVENTS events: server time of a page, and the plan used."""
-    from django.db.models import Q
-
     from audit import search
     from audit.access import AuditScope
 
@@ -279,7 +277,7 @@ def bench_search() -> None:
         if actor == "user":
             events = events.filter(actor_kind="user", actor_id="7")
         elif actor:
-            events = events.filter(search._actor_q(actor))
+            events = events.filter(search.actor_q(actor))
         timings = []
         for _ in range(20):
             started = time.perf_counter()
@@ -298,7 +296,6 @@ def bench_search() -> None:
             f"search {label:28s} p50 {_p(timings, 50):6.1f} ms  p95 {_p(timings, 95):6.1f} ms"
             f"  (page 1 + count + page 2)  {plan[:90]}"
         )
-    del Q
 
 
 def main() -> None:

@@ -179,6 +179,9 @@ if BROKER_IS_FILESYSTEM:
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The transport polls its folder; the default second would add up to a second
+        # to every hop between steps.
+        "polling_interval": 0.05,
     }
 else:
     # The visibility timeout must outlast the longest task, or Redis hands a running

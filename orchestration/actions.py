@@ -22,6 +22,7 @@ from orchestration.definitions import DefinitionError, checksum, has_errors
 from orchestration.definitions.lint import validate
 from orchestration.definitions.problems import Problem, error
 from orchestration.definitions.yaml_io import parse_yaml, to_yaml
+from orchestration.engine.schedules import sync_schedules
 from orchestration.models import Flow, FlowVersion, VersionStatus
 
 
@@ -224,6 +225,7 @@ def publish_version(version: FlowVersion, *, user: Any, note: str) -> FlowVersio
             ]
         )  # fmt: skip
         events.version_published(current, user, warnings=len(problems))
+        sync_schedules(current.flow)
     return current
 
 
@@ -261,6 +263,7 @@ def retire_version(version: FlowVersion, *, user: Any) -> FlowVersion:
         current.status = VersionStatus.RETIRED
         current.save(update_fields=["status", "updated_at"])
         events.version_retired(current, user)
+        sync_schedules(current.flow)
     return current
 
 

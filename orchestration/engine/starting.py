@@ -15,7 +15,7 @@ from orchestration.engine.errors import InputInvalid, NotAllowedNow
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.transition import Transition
-from orchestration.expressions import ExpressionError, evaluate
+from orchestration.expressions import ExpressionError, build_context, evaluate
 from orchestration.models import FlowInstance, FlowVersion, StepRun, StepStatus, VersionStatus
 from orchestration.steps.base import StepError
 
@@ -40,7 +40,7 @@ def business_key_for(version: FlowVersion, data: dict[str, Any]) -> str:
     if not expression:
         return ""
     try:
-        return str(evaluate(expression, {"data": data, "steps": {}}))[:200]
+        return str(evaluate(expression, build_context(data, {})))[:200]
     except ExpressionError as exc:
         problem = f"The business key '{expression}' could not be worked out: {exc}"
         raise InputInvalid([problem]) from exc

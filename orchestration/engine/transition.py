@@ -13,6 +13,7 @@ from typing import Any
 from audit.chain import Actor, Entry, append_at_head
 from orchestration.engine import dispatch
 from orchestration.engine.graphs import graph_for_version_id
+from orchestration.expressions import build_context
 from orchestration.models import FlowInstance, StepRun, StepStatus
 
 # A flow that writes this many events in one case is looping without an exit.
@@ -62,11 +63,7 @@ class Transition:
         self.instance_fields.update(fields)
 
     def context(self) -> dict[str, Any]:
-        return {
-            "data": self.instance.data,
-            "steps": self.instance.outputs,
-            "now": self.now.isoformat(),
-        }
+        return build_context(self.instance.data, self.instance.outputs, self.now)
 
     def save(self) -> list[int]:
         """Write everything; return the ids of new runs that are ready to execute."""

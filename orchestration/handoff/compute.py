@@ -20,6 +20,7 @@ from orchestration.models import Flow, FlowInstance, FlowVersion, StepRun
 
 MAX_CASES = 5000
 SLOWEST = 3
+SLOW_SHARE = 0.5
 
 
 @dataclass
@@ -116,19 +117,25 @@ def _outgoing(definition: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _holders(
-    steps: dict[str, dict[str, Any]], outgoing: dict[str, list[str]], start: str
-) -> set[str]:
-    """The next steps after `start` that hold work, looking through routing steps."""
-    found, seen, todo = set(), set(), list(outgoing.get(start, []))
+    steps: dict[str, dict[str, Any]],
+    outgoing: dict[str, list[str]],
+    start: str,
+    back: set[tuple[str, str]],
+) -> dict[str, bool]:
+    """The next steps after `start` that hold work, looking through routing steps, each
+    with whether the way there goes back to an earlier step (a designed rework loop)."""
+    found: dict[str, bool] = {}
+    seen: set[tuple[str, bool]] = set()
+    todo = [(nxt, (start, nxt) in back) for nxt in outgoing.get(start, [])]
     while todo:
-        step_id = todo.pop()
-        if step_id in seen or step_id not in steps:
+        step_id, looped = todo.pop()
+        if (step_id, looped) in seen or step_id not in steps:
             continue
-        seen.add(step_id)
+        seen.add((step_id, looped))
         if steps[step_id].get("kind") in ROUTING_KINDS:
-            todo.extend(outgoing.get(step_id, []))
+            todo += [(n, looped or (step_id, n) in back) for n in outgoing.get(step_id, [])]
         else:
-            found.add(step_id)
+            found[step_id] = found.get(step_id, False) or looped
     return found
 
 
@@ -193,22 +200,11 @@ class _Builder:
     def design(self) -> None:
         back = _back_edges(self.steps, self.outgoing)
         for step_id in self.step_actor:
-            for nxt in _holders(self.steps, self.outgoing, step_id):
+            for nxt, looped in _holders(self.steps, self.outgoing, step_id, back).items():
                 handoff = self.handoff(step_id, nxt)
                 if handoff:
                     handoff.designed = True
-                    if (step_id, nxt) in back or any(
-                        (a, b) in back for a, b in self._path_edges(step_id, nxt)
-                    ):
-                        handoff.rework = True
-
-    def _path_edges(self, start: str, end: str) -> list[tuple[str, str]]:
-        edges = []
-        for nxt in self.outgoing.get(start, []):
-            edges.append((start, nxt))
-            if nxt != end and self.steps.get(nxt, {}).get("kind") in ROUTING_KINDS:
-                edges += [(nxt, n) for n in self.outgoing.get(nxt, [])]
-        return edges
+                    handoff.rework = handoff.rework or looped
 
 
 def _visits(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -278,18 +274,17 @@ def _highlights(builder: _Builder) -> list[dict[str, str]]:
     found = []
     for actor in builder.actors.values():
         found += [{"kind": "gap", "actor": actor.key, "text": text} for text in actor.highlights]
-    measured = [h for h in builder.handoffs.values() if h.passages]
+    measured = [h for h in builder.handoffs.values() if h.passages and (h.p90 or 0) > 0]
+    slowest = max((h.p90 or 0 for h in measured), default=0)
     for handoff in sorted(measured, key=lambda h: h.p90 or 0, reverse=True)[:SLOWEST]:
-        if (handoff.p90 or 0) > 0:
+        # The slowest, and those nearly as slow; not every handoff of a small flow.
+        if (handoff.p90 or 0) >= SLOW_SHARE * slowest:
             handoff.slow = True
-            found.append(
-                {
-                    "kind": "slow",
-                    "edge": handoff.key,
-                    "text": f"Slow handoff: {builder.actors[handoff.source].label} → "
-                    f"{builder.actors[handoff.target].label}",
-                }
-            )
+            found.append({
+                "kind": "slow", "edge": handoff.key,
+                "text": f"Slow handoff: {handoff.source_label} → {handoff.target_label} "
+                f"(p90 {format_wait(handoff.p90)})",
+            })
     for handoff in builder.handoffs.values():
         if handoff.rework:
             found.append(

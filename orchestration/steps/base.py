@@ -52,11 +52,9 @@ class StepContext:
 
     @property
     def expression_context(self) -> dict[str, Any]:
-        return {
-            "data": self.instance.data,
-            "steps": self.instance.outputs,
-            "now": self.now.isoformat(),
-        }
+        from orchestration.expressions import build_context
+
+        return build_context(self.instance.data, self.instance.outputs, self.now)
 
 
 @dataclass

@@ -64,7 +64,7 @@
       "border-width": 2, "border-color": "data(color)", label: "data(label)",
       "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif", "font-size": 14, "font-weight": 500,
       color: "#1d273b", "text-valign": "center", "text-halign": "center", "text-margin-x": 14,
-      "text-wrap": "ellipsis", "text-max-width": 132,
+      "text-wrap": "wrap", "text-max-width": 132, "line-height": 1.15,
       "background-image": "data(icon)", "background-width": 22, "background-height": 22,
       "background-position-x": 12, "background-position-y": 15, "background-clip": "none",
       "background-image-containment": "over",
@@ -635,6 +635,11 @@
     $("#run-banner").hidden = true;
   });
   if (config.watchRunUrl) watchRun(config.watchRunUrl);
+
+  // Flash messages float over the page; they leave by themselves.
+  document.querySelectorAll(".page-body > .container-xl > .alert").forEach((alert) => {
+    setTimeout(() => alert.remove(), 6000);
+  });
 
   // First paint of the problem markers.
   applyProblems(JSON.parse(document.getElementById("editor-problems").textContent));

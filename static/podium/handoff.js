@@ -20,7 +20,7 @@
   const cy = cytoscape({
     container: container,
     elements: elements,
-    layout: { name: "dagre", rankDir: "LR", nodeSep: 60, rankSep: 170, edgeSep: 30, padding: 30 },
+    layout: { name: "dagre", rankDir: "TB", nodeSep: 120, rankSep: 110, edgeSep: 40, padding: 40 },
     wheelSensitivity: 0.25,
     minZoom: 0.2,
     maxZoom: 2,
@@ -28,8 +28,8 @@
     boxSelectionEnabled: false,
     style: [
       { selector: "node", style: {
-        shape: "round-rectangle", width: "label", height: 44, padding: "14px", "border-width": 2,
-        label: "data(label)", "text-valign": "center", "text-halign": "center", "font-size": 13,
+        shape: "round-rectangle", width: "label", height: 46, padding: "16px", "border-width": 2,
+        label: "data(label)", "text-valign": "center", "text-halign": "center", "font-size": 15,
         "font-weight": 600, color: "#1d273b", "text-wrap": "wrap", "text-max-width": 170,
         "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif",
       } },
@@ -42,7 +42,7 @@
       { selector: "node:selected", style: { "overlay-color": "#206bc4", "overlay-opacity": 0.15, "overlay-padding": 6 } },
       { selector: "edge", style: {
         width: "data(width)", "curve-style": "bezier", "line-color": "#94a3b8", "target-arrow-color": "#94a3b8",
-        "target-arrow-shape": "triangle", "arrow-scale": 1.1, label: "data(label)", "font-size": 11, color: "#334155",
+        "target-arrow-shape": "triangle", "arrow-scale": 1.1, label: "data(label)", "font-size": 12, color: "#334155",
         "text-background-color": "#ffffff", "text-background-opacity": 0.95, "text-background-padding": 3,
         "text-background-shape": "round-rectangle", "text-rotation": "none", "text-wrap": "wrap", "text-max-width": 180,
         "control-point-step-size": 60,
@@ -54,7 +54,7 @@
     ],
   });
   window.podiumHandoff = { cy: cy };
-  if (cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
+  if (cy.zoom() > 1.4) { cy.zoom(1.4); cy.center(); }
 
   function show(url) {
     htmx.ajax("GET", url + "&" + config.query, { target: "#handoff-detail", swap: "innerHTML" });

@@ -256,3 +256,27 @@ def test_a_correction_is_a_new_event_that_names_the_record(decision, auditor):
     assert correction.payload["corrects"] == {"decision": decision.pk}
     assert correction.stream == f"decision:{decision.pk}"
     assert verify_all().ok
+
+
+@pytest.mark.django_db
+def test_a_stream_that_grew_since_its_seal_still_verifies_and_its_sealed_tail_is_guarded():
+    from audit.sealing import seal
+
+    _append("flow:1", 2)
+    seal()
+    _append("flow:1", 2)
+    assert verify_all().ok
+    # Rewrite history from the sealed event on (a forger who recomputes every hash):
+    # the chain verifies on its own, the seal does not.
+    sealed = AuditEvent.objects.get(stream="flow:1", seq=2)
+    forged = chain.build_events(
+        "flow:1",
+        (1, AuditEvent.objects.get(stream="flow:1", seq=1).hash),
+        [chain.Entry("test.forged", chain.Actor.system(), payload={"i": n}) for n in range(3)],
+    )[0]
+    _raw("DELETE FROM audit_auditevent WHERE stream = %s AND seq >= 2", ["flow:1"])
+    AuditEvent.objects.bulk_create(forged)
+    result = verify_all()
+    assert not result.ok
+    assert result.problems[0].message == "event #2 differs from the one seal #1 names"
+    assert sealed.hash != forged[0].hash

@@ -176,11 +176,12 @@ def test_build_fix_publish_and_test_run_a_flow_from_an_empty_canvas(page: Page, 
 
 @pytest.mark.django_db(transaction=True)
 def test_upload_yaml_and_download_it_back_identical(page: Page, tmp_path: Path):
-    from orchestration.definitions.yaml import to_yaml
+    from orchestration.actions import flow_metadata
+    from orchestration.definitions.yaml_io import to_yaml
     from tests.orchestration.editor.conftest import invoice_definition
 
     flow, draft = empty_draft("invoices")
-    text = to_yaml(invoice_definition())
+    text = to_yaml({**invoice_definition(), "flow": flow_metadata(flow)})  # as downloaded
     upload = tmp_path / "invoices.yaml"
     upload.write_text(text)
     sign_in(page, "olivia", PASSWORD)

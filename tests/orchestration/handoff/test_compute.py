@@ -96,7 +96,9 @@ def test_runs_give_cases_median_and_p90_and_the_slowest_handoff(flow):
     assert review.median == 30 * 60
     assert review.p90 == 600 * 60
     assert review.slow
-    assert result.handoffs["team:Claims=>system:bank.example.com"].median == 60
+    to_bank = result.handoffs["team:Claims=>system:bank.example.com"]
+    assert to_bank.median == 60
+    assert not to_bank.slow and not to_bank.rework  # only the slowest; review → pay goes forward
     edges = {e["data"]["id"]: e for e in compute.elements(result) if e["group"] == "edges"}
     assert edges["ai:rules=>team:Claims"]["data"]["label"] == "5 cases · median 30m · p90 10h"
 
