@@ -161,13 +161,22 @@ def _kept_config(config: dict[str, Any], step: dict[str, Any], business_hours: b
 
 def cancel_open_tasks(instance: Any, reason: str = "The case was cancelled") -> int:
     """Called by the engine inside its transaction when it cancels an instance."""
-    tasks = list(HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES))
-    HumanTask.objects.filter(pk__in=[t.pk for t in tasks], status__in=OPEN_TASK_STATUSES).update(
+    return _cancel(HumanTask.objects.filter(instance=instance), reason)
+
+
+def cancel_step_tasks(step_run: Any, reason: str = "The step was skipped") -> int:
+    """For the engine when an operator skips or retries a waiting step."""
+    return _cancel(HumanTask.objects.filter(step_run=step_run), reason)
+
+
+def _cancel(tasks: Any, reason: str) -> int:
+    found = list(tasks.filter(status__in=OPEN_TASK_STATUSES))
+    HumanTask.objects.filter(pk__in=[t.pk for t in found], status__in=OPEN_TASK_STATUSES).update(
         status=TaskStatus.CANCELLED, next_escalation_at=None, reason=reason[:MAX_REASON]
     )
-    for task in tasks:
+    for task in found:
         events.task_cancelled(task, reason)
-    return len(tasks)
+    return len(found)
 
 
 def claim(task: HumanTask, user: Any) -> None:

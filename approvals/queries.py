@@ -152,7 +152,7 @@ def similar_cases(task: HumanTask, limit: int = 5) -> list[dict[str, Any]]:
             "decided_at",
             "decided_by__username",
             "context",
-        )[:200]
+        )[:100]
     )
     scored = []
     for row in past:

@@ -23,12 +23,12 @@ from approvals.models import (
     Notification,
     Priority,
 )
+from approvals.presenters import describe_row
 from approvals.stepconfig import REQUEST_CHANGES, outcome_labels
 from audit.access import scope_for
 from audit.models import AuditEvent, DecisionRecord
+from orchestration.decisions.stats import agreement
 from orchestration.models import Flow
-
-HTMX_CONFIG = "approvals/htmx_config.html"
 
 
 def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
@@ -67,13 +67,13 @@ def _task_list(request: HttpRequest, tasks: Any, extra: dict[str, Any]) -> HttpR
     rows, next_cursor = queries.page(filtered, filters)
     now = timezone.now()
     for row in rows:
-        row["overdue"] = row["due_at"] is not None and row["due_at"] < now
-        row["bulk"] = bool((row["config"] or {}).get("allow_bulk")) and "approve" in row["outcomes"]
+        describe_row(row, now)
     context = {
         **extra,
         "rows": rows,
         "filters": filters,
         "next_cursor": next_cursor,
+        "more_url": _more_url(request, next_cursor),
         "count": queries.capped_count(filtered),
         "count_cap": queries.COUNT_CAP,
         "flows": Flow.objects.filter(id__in=tasks.values("flow_id")).only("id", "name"),
@@ -86,6 +86,12 @@ def _task_list(request: HttpRequest, tasks: Any, extra: dict[str, Any]) -> HttpR
     }
     fragment = "rows" if filters.after else "list"
     return TemplateResponse(request, _fragment(request, "approvals/inbox.html", fragment), context)
+
+
+def _more_url(request: HttpRequest, cursor: str) -> str:
+    params = request.GET.copy()
+    params["after"] = cursor
+    return f"{request.path}?{params.urlencode()}"
 
 
 def _tab_counts(user: Any) -> dict[str, int]:
@@ -125,6 +131,7 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
     return {
         "task": task,
         "record": record,
+        "agreement": agreement(task.flow_id, task.step_id) if record is not None else None,
         "record_visible": record is not None and scope_for(request.user).sees_flow(task.flow_id),
         "outcomes": [(o, labels.get(o, o.replace("_", " ").capitalize())) for o in task.outcomes],
         "request_changes": REQUEST_CHANGES,

@@ -6,4 +6,4 @@ class ConsoleConfig(AppConfig):
     verbose_name = "Admin console"
 
     def ready(self) -> None:
-        from console import checks  # noqa: F401  (registers system checks)
+        from console import checks, demo_actions  # noqa: F401  (register checks, actions)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
 from orchestration.decisions.models import LlmEndpoint, ModelVersion
 
 
 @admin.register(LlmEndpoint)
-class LlmEndpointAdmin(admin.ModelAdmin):
+class LlmEndpointAdmin(AuditedModelAdmin):
     list_display = ("name", "base_url", "model", "api_key_env", "timeout_seconds")
 
 

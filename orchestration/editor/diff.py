@@ -145,8 +145,12 @@ def describe(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Chang
     """Every change from `before` (the last published definition) to `after`."""
     if before is None:
         return [
-            Change("added", "step",
-                   f"New step {_name(s)} ({palette.kind(s.get('kind', '')).label})", s["id"])
+            Change(
+                "added",
+                "step",
+                f"New step {_name(s)} ({palette.kind(s.get('kind', '')).label})",
+                s["id"],
+            )
             for s in shape.steps(after)
         ]
     return _flow(before, after) + _steps(before, after) + _connections(before, after)

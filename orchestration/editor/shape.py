@@ -117,14 +117,12 @@ def _check_connection(source: dict[str, Any], target: dict[str, Any], outgoing: 
         raise ShapeError(f"{_name(source)} cannot lead to itself.", source["id"])
     if not palette.kind(target.get("kind", "")).allows_incoming:
         raise ShapeError(
-            f"{_name(target)} is a start step: the flow begins there, so nothing can lead "
-            "into it.",
+            f"{_name(target)} is a start step: the flow begins there, so nothing can lead into it.",
             target["id"],
         )
     if not source_kind.allows_outgoing:
         raise ShapeError(
-            f"{_name(source)} is an end step: the flow finishes there, so it cannot lead "
-            "anywhere.",
+            f"{_name(source)} is an end step: the flow finishes there, so it cannot lead anywhere.",
             source["id"],
         )
     if source_kind.max_outgoing is not None and outgoing >= source_kind.max_outgoing:

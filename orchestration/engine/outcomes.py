@@ -7,6 +7,7 @@ import traceback as tb
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from jsonschema import Draft202012Validator
 
 from orchestration.engine import compensation, dispatch
@@ -206,7 +207,10 @@ def backoff(step: dict[str, Any], attempt: int) -> float:
 def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | StepError:
     """Run an executor, turning any exception into a StepError kept as state."""
     try:
-        return executor.on_due(ctx) if due else executor.execute(ctx)
+        if not executor.writes_records:
+            return executor.on_due(ctx) if due else executor.execute(ctx)
+        with transaction.atomic():
+            return executor.on_due(ctx) if due else executor.execute(ctx)
     except StepError as error:
         return error
     except Exception as exc:  # a bug in a step or action must fail the step, not the worker

@@ -114,9 +114,12 @@ def _chain(tx: Transition) -> None:
         if run is None:
             return
         budget -= 1
+        executor = executor_for(run.kind)
+        if executor.writes_records:
+            tx.flush_runs()
         step = tx.graph.step(run.step_id)
         context = StepContext(tx.instance, run, step, tx.graph, tx.now)
-        _apply(tx, run, step, outcomes.executor_outcome(executor_for(run.kind), context, False))
+        _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=False))
 
 
 def _apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Any) -> None:

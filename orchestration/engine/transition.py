@@ -65,10 +65,15 @@ class Transition:
     def context(self) -> dict[str, Any]:
         return build_context(self.instance.data, self.instance.outputs, self.now)
 
+    def flush_runs(self) -> None:
+        """Insert the runs created so far, in order (a step is about to point at its run)."""
+        unsaved = [run for run in self.new_runs if run.pk is None]
+        if unsaved:
+            StepRun.objects.bulk_create(unsaved)
+
     def save(self) -> list[int]:
         """Write everything; return the ids of new runs that are ready to execute."""
-        if self.new_runs:
-            StepRun.objects.bulk_create(self.new_runs)
+        self.flush_runs()
         for run, delay in self.retries:
             dispatch.retry_after_commit(run.pk, delay)
         instance = self.instance

@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PODIUM = "podium"
+ARRIVE = "start"
+FINISH = "finish"
 # Steps that only route the case; a handoff passes through them to the next holder.
 ROUTING_KINDS = {"branch", "parallel", "join"}
 EXTERNAL_KINDS = {"http", "action", "notify", "subflow"}
@@ -84,14 +86,19 @@ def actor_of(step: dict[str, Any]) -> tuple[str, str, str]:
     """(key, label, kind) of whoever holds the work at this step."""
     kind = step.get("kind", "")
     config = step.get("config") or {}
+    if kind == "start":
+        return ARRIVE, "Cases arrive", "edge"
+    if kind == "end":
+        return FINISH, "Cases finish", "edge"
     if kind == "decision":
         provider = config.get("providers") or config.get("provider") or "ai"
         if isinstance(provider, dict):
             provider = [provider]
         if isinstance(provider, list):
-            provider = "+".join(
-                str(p.get("type", "ai") if isinstance(p, dict) else p) for p in provider
-            ) or "ai"
+            provider = (
+                "+".join(str(p.get("type", "ai") if isinstance(p, dict) else p) for p in provider)
+                or "ai"
+            )
         return f"ai:{provider}", f"AI: {provider}", "ai"
     if kind == "approval":
         for key in OWNER_KEYS:

@@ -270,6 +270,22 @@ def _human_tasks(run_ids: list[int]) -> dict[int, tuple[datetime, datetime | Non
     return result
 
 
+# Gaps the map finds itself; the accountability register adds the others (inactive
+# owners, empty teams, approval queues nobody can claim, escalations that end nowhere).
+OWN_GAP_CODES = {"no_owner", "no_fallback"}
+
+
+def _register_gaps(builder: _Builder, flow: Flow) -> None:
+    """Add the audit register's ownership gaps of the current version to their actors."""
+    from audit.accountability import ownership_gaps
+
+    for gap in ownership_gaps([flow]):
+        actor = builder.actors.get(builder.step_actor.get(gap.step_id, ""))
+        if gap.code in OWN_GAP_CODES or actor is None or gap.message in actor.highlights:
+            continue
+        actor.highlights.append(gap.message)
+
+
 def _highlights(builder: _Builder) -> list[dict[str, str]]:
     found = []
     for actor in builder.actors.values():
@@ -280,11 +296,14 @@ def _highlights(builder: _Builder) -> list[dict[str, str]]:
         # The slowest, and those nearly as slow; not every handoff of a small flow.
         if (handoff.p90 or 0) >= SLOW_SHARE * slowest:
             handoff.slow = True
-            found.append({
-                "kind": "slow", "edge": handoff.key,
-                "text": f"Slow handoff: {handoff.source_label} → {handoff.target_label} "
-                f"(p90 {format_wait(handoff.p90)})",
-            })
+            found.append(
+                {
+                    "kind": "slow",
+                    "edge": handoff.key,
+                    "text": f"Slow handoff: {handoff.source_label} → {handoff.target_label} "
+                    f"(p90 {format_wait(handoff.p90)})",
+                }
+            )
     for handoff in builder.handoffs.values():
         if handoff.rework:
             found.append(
@@ -326,6 +345,9 @@ def build(
             runs[run["instance_id"]].append(run)
     tasks = _human_tasks([r["id"] for rows in runs.values() for r in rows])
     _observe(builder, instances, runs, tasks, timezone.now())
+    newest = flow.versions.filter(status="published").order_by("-number").first()
+    if version is not None and version == newest:
+        _register_gaps(builder, flow)
     return HandoffMap(
         flow=flow,
         version=version,
@@ -381,7 +403,7 @@ def elements(handoff_map: HandoffMap) -> list[dict[str, Any]]:
                 f"{format_wait(handoff.median)} · p90 {format_wait(handoff.p90)}"
             )
         else:
-            label = "designed, no cases yet" if handoff_map.has_runs else ""
+            label = ""  # dashed: designed, no case in this period
         if handoff.rework:
             label = ("↺ sent back · " + label).strip(" ·")
         classes = [

@@ -96,6 +96,10 @@ class StepExecutor:
 
     kind: ClassVar[str] = ""
     external: ClassVar[bool] = False
+    # Steps that write rows pointing at their run (tasks, decision records, child
+    # cases) need the run inserted first, and run inside a savepoint so a database
+    # error fails the step instead of the whole transition.
+    writes_records: ClassVar[bool] = False
     default_attempts: ClassVar[int] = 1
 
     def execute(self, ctx: StepContext) -> Result:

@@ -33,6 +33,7 @@ def event_key(ctx: StepContext) -> str:
 @register
 class EmitStep(StepExecutor):
     kind = "emit"
+    writes_records = True
 
     def execute(self, ctx: StepContext) -> Result:
         name = ctx.config.get("event", "")

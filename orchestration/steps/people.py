@@ -9,6 +9,7 @@ from orchestration.steps.registry import register
 @register
 class ApprovalStep(StepExecutor):
     kind = "approval"
+    writes_records = True
 
     def execute(self, ctx: StepContext) -> Result:
         from approvals.actions import open_task
@@ -20,6 +21,7 @@ class ApprovalStep(StepExecutor):
 @register
 class DecisionStep(StepExecutor):
     kind = "decision"
+    writes_records = True
 
     def execute(self, ctx: StepContext) -> Result:
         from orchestration.decisions.service import decide

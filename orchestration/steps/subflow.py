@@ -14,6 +14,7 @@ from orchestration.steps.registry import register
 @register
 class SubflowStep(StepExecutor):
     kind = "subflow"
+    writes_records = True
 
     def execute(self, ctx: StepContext) -> Result:
         from orchestration.engine.api import EngineError, start_instance

@@ -79,7 +79,7 @@ def human_duration(delta: timedelta) -> str:
 
 @register.filter
 def event_label(action: str) -> str:
-    """"step.retry_scheduled" → "Step retry scheduled"."""
+    """ "step.retry_scheduled" → "Step retry scheduled"."""
     return action.replace(".", " ").replace("_", " ").capitalize()
 
 

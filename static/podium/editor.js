@@ -10,6 +10,7 @@
 
   const root = document.getElementById("podium-editor");
   if (!root) return;
+  const startedAt = performance.now();
   const config = JSON.parse(document.getElementById("editor-config").textContent);
   const elements = JSON.parse(document.getElementById("editor-elements").textContent);
   const readOnly = !!config.readOnly;
@@ -644,4 +645,6 @@
   // First paint of the problem markers.
   applyProblems(JSON.parse(document.getElementById("editor-problems").textContent));
   setStatus(readOnly ? "Read-only" : "All changes saved", readOnly ? "readonly" : "saved");
+  window.podiumEditor.initMs = performance.now() - startedAt;
+  window.podiumEditor.readyAt = performance.now();
 })();

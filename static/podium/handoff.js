@@ -11,7 +11,7 @@
 
   const colors = {
     team: ["#f3e8fd", "#ae3ec9"], person: ["#f3e8fd", "#ae3ec9"], ai: ["#fff4e6", "#f76707"],
-    system: ["#e7f0fb", "#206bc4"], podium: ["#f1f3f5", "#667382"],
+    system: ["#e7f0fb", "#206bc4"], podium: ["#f1f3f5", "#667382"], edge: ["#ffffff", "#2fb344"],
   };
   const nodeStyle = (kind) => ({
     "background-color": colors[kind][0], "border-color": colors[kind][1],
@@ -38,6 +38,7 @@
       { selector: "node.ai", style: Object.assign(nodeStyle("ai"), { shape: "cut-rectangle" }) },
       { selector: "node.system", style: Object.assign(nodeStyle("system"), { shape: "barrel" }) },
       { selector: "node.podium", style: nodeStyle("podium") },
+      { selector: "node.edge", style: Object.assign(nodeStyle("edge"), { shape: "round-rectangle", "corner-radius": 23, "font-weight": 500, color: "#475569" }) },
       { selector: "node.gap", style: { "border-style": "dashed", "border-color": "#d63939", "border-width": 3 } },
       { selector: "node:selected", style: { "overlay-color": "#206bc4", "overlay-opacity": 0.15, "overlay-padding": 6 } },
       { selector: "edge", style: {

@@ -149,3 +149,10 @@ def test_inactive_users_are_not_notified(db, team):
     ghost = UserFactory(username="ghost", is_active=False)
     task = make_task(approval_step(assignees={"user": ghost.username}))
     assert task.assignee_user is None  # inactive people are never assigned
+
+
+def test_skipping_a_step_cancels_its_tasks_only(db, team):
+    first, second = make_task(key="A"), make_task(key="B")
+    assert actions.cancel_step_tasks(first.step_run) == 1
+    assert HumanTask.objects.get(pk=first.pk).status == "cancelled"
+    assert HumanTask.objects.get(pk=second.pk).status == "open"

@@ -19,8 +19,9 @@ class Command(BaseCommand):
                 "to run in embedded mode."
             )
             raise CommandError("\n".join([*problems, hint]))
-        mode = "embedded (SQLite, filesystem broker)" if settings.BROKER_IS_FILESYSTEM else (
-            "production services"
+        mode = (
+            "embedded (SQLite, filesystem broker)"
+            if settings.BROKER_IS_FILESYSTEM
+            else ("production services")
         )
         self.stdout.write(self.style.SUCCESS(f"Database and broker reachable; mode: {mode}."))
-

@@ -218,3 +218,18 @@ def test_retraining_twice_keeps_one_version_per_batch(reviewers, engine):
         settings={"min_samples": 12},
     )
     assert ModelVersion.objects.count() == 1
+
+
+def test_agreement_with_people_is_counted_per_step(reviewers, engine):
+    from django.contrib.auth.models import User
+
+    from orchestration.decisions.stats import agreement
+
+    riley = User.objects.get(username="riley")
+    for amount, outcome in ((500, "approve"), (600, "approve"), (700, "reject")):
+        run, instance, context = case(amount=amount)
+        decision = decide(run, decision_step(shadow=True), instance, context)
+        actions.decide(decision.task, riley, outcome, "")
+    found = agreement(instance.flow_id, "credit_check", shadow_only=True)
+    assert (found.compared, found.agreed) == (3, 2)
+    assert found.rate == pytest.approx(2 / 3)

@@ -65,11 +65,12 @@ def test_without_runs_the_map_shows_the_designed_handoffs(flow):
     _flow, version = flow
     result = compute.build(_flow, version, None)
     assert not result.has_runs
-    assert set(result.actors) == {"podium", "ai:rules", "team:Claims", "system:bank.example.com"}
+    assert set(result.actors) == {"start", "ai:rules", "team:Claims", "system:bank.example.com",
+                                  "finish"}
     keys = set(result.handoffs)
     # The branch only routes: the AI hands straight to the team and to the bank.
     assert {"ai:rules=>team:Claims", "ai:rules=>system:bank.example.com",
-            "team:Claims=>system:bank.example.com", "podium=>ai:rules"} <= keys
+            "team:Claims=>system:bank.example.com", "start=>ai:rules"} <= keys
     assert all(h.designed and h.cases == 0 for h in result.handoffs.values())
     assert result.handoffs["team:Claims=>ai:rules"].rework  # review sends work back to score
 
@@ -80,6 +81,8 @@ def test_the_gaps_are_highlighted(flow):
     assert "“Score” decides with AI but names no person to fall back to" in texts
     assert "“Pay” calls an outside system but has no error path" in texts
     assert "“Pay” has no accountable owner" in texts
+    # ...and the accountability register's gaps: nobody is in the Claims team yet.
+    assert "Step “Review”: nobody can claim its tasks (Team Claims)." in texts
 
 
 def test_runs_give_cases_median_and_p90_and_the_slowest_handoff(flow):
