@@ -84,7 +84,13 @@ def _select(where: str = "", order: str = "id") -> str:
 
 
 def _rows(sql: str, params: list[Any] | tuple[Any, ...] = ()):
-    """Yield raw row tuples; on PostgreSQL from a server-side cursor, read ahead."""
+    """Yield raw row tuples (see _batches)."""
+    for batch in _batches(sql, params):
+        yield from batch
+
+
+def _batches(sql: str, params: list[Any] | tuple[Any, ...] = ()):
+    """Yield lists of raw row tuples; on PostgreSQL from a server-side cursor, read ahead."""
     postgres = connection.vendor == "postgresql"
     with transaction.atomic() if postgres else nullcontext():
         cursor = connection.chunked_cursor() if postgres else connection.cursor()
@@ -94,7 +100,7 @@ def _rows(sql: str, params: list[Any] | tuple[Any, ...] = ()):
                 yield from _read_ahead(cursor.cursor)
             else:
                 while batch := cursor.fetchmany(BATCH):
-                    yield from batch
+                    yield batch
         finally:
             cursor.close()
 
@@ -119,7 +125,7 @@ def _read_ahead(cursor: Any):
         while (batch := batches.get()) is not None:
             if isinstance(batch, BaseException):
                 raise batch
-            yield from batch
+            yield batch
     finally:
         stop.set()
         while reader.is_alive():
@@ -198,21 +204,22 @@ class _Walk:
         if not self.full():
             self.problems.append(Problem(event_id, stream, message))
 
-    def in_id_order(self, rows) -> None:
-        heads, broken, reread = self.heads, self.broken, self.reread
-        for row in rows:
-            self.checked += 1
-            stream = row[1]
-            if stream in broken or stream in reread:
-                continue
-            seq, prev = heads.get(stream, (0, GENESIS))
-            if row[2] != seq + 1 or row[15] != prev:
-                reread.add(stream)
-                continue
-            if _row_hash(row) != row[16]:
-                self.add(row[0], stream, "contents were altered after they were written")
-                continue
-            heads[stream] = (row[2], row[16])
+    def in_id_order(self, batches) -> None:
+        heads, broken, reread, row_hash = self.heads, self.broken, self.reread, _row_hash
+        start = (0, GENESIS)
+        for batch in batches:
+            self.checked += len(batch)
+            for row in batch:
+                stream = row[1]
+                if stream in broken or stream in reread:
+                    continue
+                seq, prev = heads.get(stream, start)
+                if row[2] != seq + 1 or row[15] != prev:
+                    reread.add(stream)
+                elif row_hash(row) != row[16]:
+                    self.add(row[0], stream, "contents were altered after they were written")
+                else:
+                    heads[stream] = (row[2], row[16])
 
     def in_seq_order(self, stream: str, rows) -> None:
         """Check one stream from its first event; report its first bad link."""
@@ -241,7 +248,7 @@ def verify_all(max_problems: int = 50) -> VerificationResult:
     """Verify every chain in the database, then the heads recorded outside the chains."""
     started = time.perf_counter()
     walk = _Walk(max_problems)
-    walk.in_id_order(_rows(_select()))
+    walk.in_id_order(_batches(_select()))
     for stream in sorted(walk.reread):
         rows = _rows(_select("WHERE stream = %s", "seq"), [stream])
         walk.in_seq_order(stream, rows)

@@ -82,7 +82,11 @@ def fresh_version(steps: int) -> FlowVersion:
 def worker(env: dict[str, str]) -> subprocess.Popen:
     full = {**os.environ, **env}
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", *WORKER_ARGS], cwd=ROOT, env=full
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *WORKER_ARGS],
+        cwd=ROOT,
+        env=full,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -154,6 +158,7 @@ def hop_latency(samples: int, steps: int) -> tuple[float, float]:
 
 def statements_per_transition() -> list[str]:
     """The statements of one warm no-op transition (graph cached), e.g. 'UPDATE steprun'."""
+    settings.PODIUM_INLINE_STEPS = 0  # one step per transition, as in per-task mode
     version = fresh_version(3)
     instance = start_instance(version, {}, trigger="manual", actor=ACTOR)
     for _ in range(2):
@@ -179,23 +184,27 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
     purge()
-    total = args.instances * args.steps
-    bare = bare_celery(total)
-    per_task = engine_run(args.instances, args.steps, inline=0)
-    chained = engine_run(args.instances, args.steps, inline=50)
-    p50, p95 = hop_latency(30, args.steps)
-    sql = statements_per_transition()
     print(
         f"database: {connection.vendor}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}, "
-        f"{args.instances} instances x {args.steps} no-op steps, worker prefork -c 2"
+        f"{args.instances} instances x {args.steps} no-op steps, worker prefork -c 2",
+        flush=True,
     )
-    print(f"bare Celery no-op tasks:        {bare:8.0f} tasks/s")
+    bare = bare_celery(args.instances * args.steps)
+    print(f"bare Celery no-op tasks:          {bare:8.0f} tasks/s", flush=True)
+    per_task = engine_run(args.instances, args.steps, inline=0)
     print(
-        f"engine, one task per step:      {per_task:8.0f} steps/s  ({per_task / bare:.0%} of bare)"
+        f"engine, one task per step:  {per_task:8.0f} steps/s ({per_task / bare:.0%} of bare)",
+        flush=True,
     )
-    print(f"engine, chained automated steps:{chained:8.0f} steps/s  ({chained / bare:.0%} of bare)")
-    print(f"hop latency, idle:              p50 {p50:.2f} ms, p95 {p95:.2f} ms")
-    print(f"SQL per warm transition:        {len(sql)} statements + commit: {', '.join(sql)}")
+    chained = engine_run(args.instances, args.steps, inline=50)
+    print(
+        f"engine, chained automated steps: {chained:8.0f} steps/s ({chained / bare:.0%} of bare)",
+        flush=True,
+    )
+    p50, p95 = hop_latency(30, args.steps)
+    print(f"hop latency, idle, task per step: p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
+    sql = statements_per_transition()
+    print(f"SQL per warm transition:          {len(sql)} ({', '.join(sql)})")
 
 
 if __name__ == "__main__":

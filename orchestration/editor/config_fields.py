@@ -31,8 +31,44 @@ RULE_LINE = re.compile(r"^\s*(.+?)\s*(?:=>|→|->)\s*([\w-]+)\s*(?:@\s*([01](?:\
 JSON_HINT = "Written as JSON."
 
 
+# Plain names and hints for settings the catalog leaves undescribed.
+LABELS = {
+    "url": "Address (URL)",
+    "qa_sample_rate": "Quality-check share",
+    "never_automatic": "Outcomes never decided by AI alone",
+    "review_team": "Review team",
+    "expiry_path": "If nobody decides in time, go to",
+    "on_timeout": "If nothing arrives in time, go to",
+    "allow_request_changes": "Approvers may ask for changes",
+    "allow_bulk": "Approvers may approve many at once",
+    "shadow": "Shadow mode",
+    "fields": "Fields it looks at",
+    "to": "Send to",
+    "assign": "Values",
+    "n": "How many paths (for “n”)",
+}
+HINTS = {
+    "outcomes": "The possible results, one per line (e.g. approve, reject).",
+    "fields": "The case data it looks at, one field name per line (e.g. amount).",
+    "threshold": "Acts alone when at least this sure (0 to 1); below, a person decides.",
+    "review_team": "The team that decides when the AI is unsure.",
+    "guards": "Conditions that always send the case to a person, one per line.",
+    "never_automatic": "One per line.",
+    "shadow": "The AI proposes and it is recorded, but a person always decides.",
+    "qa_sample_rate": "Share of automatic decisions a person also checks (0 to 1).",
+    "assignees": "Who decides. Ctrl-click (⌘ on a Mac) to choose several.",
+    "expiry_path": "Leave empty to let the task wait past its deadline.",
+    "to": "Team, person or email address, one per line (e.g. team:Finance).",
+    "url": "May use values of the case: https://api.example.com/orders/{{ data.id }}",
+    "event": "The event's name, e.g. supplier.delayed.",
+    "flow": "The slug of the flow to start.",
+    "action": "The name of an action your administrators registered.",
+    "combine": "How several providers agree.",
+}
+
+
 def _title(name: str, spec: dict[str, Any]) -> str:
-    return str(spec.get("title") or name.replace("_", " ").capitalize())
+    return str(spec.get("title") or LABELS.get(name) or name.replace("_", " ").capitalize())
 
 
 class LinesField(forms.CharField):
@@ -313,7 +349,11 @@ PROVIDER_TYPES = [
 
 def provider_fields() -> dict[str, forms.Field]:
     return {
-        "provider_type": forms.ChoiceField(choices=PROVIDER_TYPES, label="Provider"),
+        "provider_type": forms.ChoiceField(
+            choices=PROVIDER_TYPES,
+            label="Provider",
+            help_text="Who proposes the outcome. Several providers: edit the YAML.",
+        ),
         "provider_table": RulesTableField(required=False, label="Rules"),
         "provider_endpoint": forms.CharField(
             required=False,

@@ -97,13 +97,29 @@ class StepForm(StyledForm):
             if palette.kind((shape.step_by_id(definition, i) or {}).get("kind", "")).allows_incoming
         ]
         self.fields["connect_to"].choices = [("", "—"), *targets]
-        if not self.kind.allows_outgoing:
-            for name in (*self.RELIABILITY, "output_schema", "connect_to"):
-                del self.fields[name]
+        for name in self._not_for_this_kind():
+            del self.fields[name]
         self.config_names: list[str] = []
         self.uses_provider = False
         self._add_config_fields(others)
         self.style_fields()
+
+    def _not_for_this_kind(self) -> tuple[str, ...]:
+        if not self.kind.allows_outgoing:
+            return (*self.RELIABILITY, "output_schema", "connect_to")
+        if self.kind.name == "start":
+            return (
+                "retry_attempts",
+                "retry_backoff",
+                "timeout_seconds",
+                "sla",
+                "sla_business_hours",
+                "on_error",
+                "output_schema",
+            )
+        if not self.kind.external:  # retries and time limits are for calls to the outside
+            return ("retry_attempts", "retry_backoff", "timeout_seconds")
+        return ()
 
     def _initial(self) -> dict[str, Any]:
         retry, sla = self.step.get("retry") or {}, self.step.get("sla") or {}
@@ -124,6 +140,8 @@ class StepForm(StyledForm):
         for name, spec in (schema.get("properties") or {}).items():
             if name in SKIPPED_CONFIG or not isinstance(spec, dict):
                 continue
+            if name == "combine" and self._single_provider(config.get("providers")):
+                continue  # one provider: nothing to combine
             if name == "providers" and self._single_provider(config.get(name)):
                 self.uses_provider = True
                 for key, field in config_fields.provider_fields().items():

@@ -39,7 +39,7 @@ def complete_waiting_step(
         run.actor = actor.label[:150]
         StepRun.objects.filter(pk=run.pk).update(actor=run.actor)
         result = Done(output=output, goto=[goto_step] if goto_step else None)
-        outcomes.apply(tx, run, tx.graph.step(run.step_id), result)
+        outcomes.apply(tx, run, tx.step(run.step_id), result)
         dispatch.after_commit(tx.save())
     return True
 
@@ -50,6 +50,6 @@ def fail_waiting_step(step_run_id: int, message: str, *, actor: Actor) -> bool:
         if run is None:
             return False
         tx = Transition(run.instance, actor, timezone.now())
-        outcomes.fail(tx, run, tx.graph.step(run.step_id), PermanentError(message))
+        outcomes.fail(tx, run, tx.step(run.step_id), PermanentError(message))
         dispatch.after_commit(tx.save())
     return True

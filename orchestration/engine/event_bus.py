@@ -68,7 +68,8 @@ def _latest_published() -> list[FlowVersion]:
 def _start_triggered_flows(event: StoredEvent) -> None:
     for version in _latest_published():
         graph = graph_for_version_id(version.pk)
-        triggers = (graph.step(graph.start_step_id).get("config") or {}).get("triggers") or []
+        start = graph.step(graph.start_step_id or "") or {}
+        triggers = (start.get("config") or {}).get("triggers") or []
         if not any(t.get("type") == "event" and t.get("event") == event.name for t in triggers):
             continue
         try:

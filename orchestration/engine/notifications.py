@@ -12,11 +12,11 @@ from orchestration.steps.notify import resolve_recipients
 def exception_owner_targets(instance: FlowInstance) -> list[str]:
     flow = instance.flow
     targets = []
-    if flow.exception_owner_team_id:
+    if flow.exception_owner_team is not None:
         targets.append(f"team:{flow.exception_owner_team.name}")
-    if flow.exception_owner_user_id:
+    if flow.exception_owner_user is not None:
         targets.append(f"user:{flow.exception_owner_user.username}")
-    if not targets and flow.owner_team_id:
+    if not targets and flow.owner_team is not None:
         targets.append(f"team:{flow.owner_team.name}")
     return targets
 

@@ -118,7 +118,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         _cancel_tasks_of(run)
         tx.change(outputs={**tx.instance.outputs, run.step_id: output or {}})
         tx.event(ev.step_operated(run.instance, run, "skipped", actor, reason))
-        step = tx.graph.step(run.step_id)
+        step = tx.step(run.step_id)
         try:
             for target in next_steps(tx, step):
                 arrive(tx, target, run.step_id)

@@ -214,6 +214,6 @@ def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | St
     except StepError as error:
         return error
     except Exception as exc:  # a bug in a step or action must fail the step, not the worker
-        error = PermanentError(f"Unexpected error in step '{ctx.step['id']}': {exc!r}")
-        error.__traceback__ = exc.__traceback__
-        return error
+        failure = PermanentError(f"Unexpected error in step '{ctx.step['id']}': {exc!r}")
+        failure.__traceback__ = exc.__traceback__
+        return failure

@@ -39,7 +39,7 @@ def _holds(step_id: str, condition: str, context: dict[str, Any]) -> bool:
 
 def arrive(tx: Transition, target_id: str, from_step: str) -> None:
     """The case reaches `target_id` coming from `from_step`."""
-    target = tx.graph.step(target_id)
+    target = tx.step(target_id)
     if target["kind"] == "join":
         joins.arrive(tx, target, from_step)
     else:

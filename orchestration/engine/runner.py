@@ -77,7 +77,7 @@ def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
         if run.due_at and run.due_at > now + DUE_TOLERANCE:
             return False
         set_step_status(run, StepStatus.QUEUED, due_at=now)
-    step = tx.graph.step(run.step_id)
+    step = tx.step(run.step_id)
     context = StepContext(tx.instance, run, step, tx.graph, now)
     executor = executor_for(run.kind)
     if run.status == StepStatus.QUEUED:
@@ -117,7 +117,7 @@ def _chain(tx: Transition) -> None:
         executor = executor_for(run.kind)
         if executor.writes_records:
             tx.flush_runs()
-        step = tx.graph.step(run.step_id)
+        step = tx.step(run.step_id)
         context = StepContext(tx.instance, run, step, tx.graph, tx.now)
         _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=False))
 

@@ -53,7 +53,7 @@ def schedule_triggers(version: FlowVersion | None) -> list[dict]:
     if version is None:
         return []
     steps = version.definition.get("steps") or []
-    start = next((s for s in steps if s.get("kind") == "start"), {})
+    start: dict = next((s for s in steps if s.get("kind") == "start"), {})
     triggers = (start.get("config") or {}).get("triggers") or []
     return [t for t in triggers if t.get("type") == "schedule" and t.get("cron")]
 

@@ -12,7 +12,6 @@ from audit.chain import Actor
 from orchestration.engine import dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.errors import InputInvalid, NotAllowedNow
-from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.transition import Transition
 from orchestration.expressions import ExpressionError, build_context, evaluate
@@ -110,8 +109,7 @@ def _create(
         parent_step_run=parent_step_run,
     )
     tx = Transition(instance, actor, now)
-    graph = graph_for_version_id(version.pk)
-    start = graph.step(graph.start_step_id)
+    start = tx.step(tx.graph.start_step_id or "")
     tx.new_run(
         start["id"],
         status=StepStatus.SUCCEEDED,

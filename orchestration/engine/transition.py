@@ -15,6 +15,7 @@ from orchestration.engine import dispatch
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.expressions import build_context
 from orchestration.models import FlowInstance, StepRun, StepStatus
+from orchestration.steps.base import PermanentError
 
 # A flow that writes this many events in one case is looping without an exit.
 MAX_EVENTS_PER_INSTANCE = 20_000
@@ -42,8 +43,14 @@ class Transition:
         """Runs created in this transaction (not yet inserted) in any of `statuses`."""
         return [r for r in self.new_runs if r.status in statuses]
 
-    def new_run(self, step_id: str, **fields: Any) -> StepRun:
+    def step(self, step_id: str) -> dict[str, Any]:
         step = self.graph.step(step_id)
+        if step is None:
+            raise PermanentError(f"The flow has no step '{step_id}'.")
+        return step
+
+    def new_run(self, step_id: str, **fields: Any) -> StepRun:
+        step = self.step(step_id)
         run = StepRun(
             instance=self.instance,
             step_id=step_id,
@@ -79,9 +86,9 @@ class Transition:
         instance = self.instance
         fields = {name: getattr(instance, name) for name in self.instance_fields}
         if self.entries:
-            for entry, run in self.entries:
-                if run is not None:
-                    entry.object_id = str(run.pk)
+            for entry, subject in self.entries:
+                if subject is not None:
+                    entry.object_id = str(subject.pk)
             seq, digest = append_at_head(
                 instance.audit_stream,
                 (instance.audit_seq, instance.audit_hash),

@@ -642,6 +642,25 @@
     setTimeout(() => alert.remove(), 6000);
   });
 
+  // The decision's provider: show only the settings of the chosen kind of provider.
+  const PROVIDER_FIELDS = { rules: ["provider_table"], llm: ["provider_endpoint", "provider_model"],
+    python: ["provider_function"], learned: [] };
+  function showProviderFields(scope) {
+    const select = scope.querySelector("select[name=provider_type]");
+    if (!select) return;
+    const wanted = PROVIDER_FIELDS[select.value] || [];
+    ["provider_table", "provider_endpoint", "provider_model", "provider_function"].forEach((name) => {
+      const wrap = scope.querySelector('[data-field="' + name + '"]');
+      if (wrap) wrap.hidden = !wanted.includes(name);
+    });
+  }
+  document.body.addEventListener("change", (event) => {
+    if (event.target.name === "provider_type") showProviderFields(event.target.form);
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "properties") showProviderFields(event.detail.target);
+  });
+
   // First paint of the problem markers.
   applyProblems(JSON.parse(document.getElementById("editor-problems").textContent));
   setStatus(readOnly ? "Read-only" : "All changes saved", readOnly ? "readonly" : "saved");
