@@ -152,6 +152,10 @@ def _expire(task: HumanTask) -> None:
                 _close(task, TaskStatus.CANCELLED, f"The case could not expire: {exc}")
                 return
         if _close(task, TaskStatus.EXPIRED, "The final deadline passed"):
+            if task.decision_record_id and task.kind != "qa":
+                from orchestration.decisions.service import record_expiry
+
+                record_expiry(task.decision_record_id)
             events.task_escalated(task, "expired", {"expiry_path": expiry_path})
             notify(_holders(task), task, f"Expired: {task.title} passed its final deadline.")
 

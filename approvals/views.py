@@ -247,6 +247,9 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     return redirect(request.POST.get("next") or "approvals:inbox")
 
 
+ESCALATIONS_SHOWN = 100
+
+
 @require_GET
 def escalations(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -270,9 +273,9 @@ def escalations(request: HttpRequest) -> HttpResponse:
         .order_by("-overdue", "assignee_team__name")
     )
     rows = list(
-        tasks.select_related("assignee_team", "assignee_user", "claimed_by", "flow").order_by(
-            "due_at", "id"
-        )[:200]
+        tasks.select_related("assignee_team", "assignee_user", "claimed_by")
+        .defer("context", "proposal", "config", "outcomes", "reason")
+        .order_by("due_at", "id")[:ESCALATIONS_SHOWN]
     )
     for task in rows:
         task.split = queries.time_split(task, now)
@@ -282,6 +285,7 @@ def escalations(request: HttpRequest) -> HttpResponse:
         "approvals/escalations.html",
         {
             "rows": rows,
+            "shown": ESCALATIONS_SHOWN,
             "summary": list(summary),
             "now": now,
             "team": team,

@@ -17,6 +17,7 @@ then lays it out with dagre, which the Playwright journey measures separately).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
@@ -96,7 +97,7 @@ def generate(size: int) -> dict[str, Any]:
             "config": {"result": "failure", "reason": "a call failed"},
         }
     )
-    for a, b in zip(chain, chain[1:], strict=False):
+    for a, b in itertools.pairwise(chain):
         kind = next((s["kind"] for s in steps if s["id"] == a), "")
         if kind == "branch":
             connections.append({"from": a, "to": b, "condition": "data.amount > 10"})
@@ -153,7 +154,7 @@ def measure(client: Client, flow: Flow, version: FlowVersion) -> tuple[list[floa
 
 
 def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(round(0.95 * len(values))) - 1)]
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -235,8 +236,16 @@ class NewFlowForm(StyledForm):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["owner_team"].queryset = _team_choices(user).queryset
-        self.fields["owner_team"].help_text = "This team gets every permission on the flow."
+        owner = self.fields["owner_team"]
+        owner.queryset = _team_choices(user).queryset
+        owner.empty_label = "Choose one of your teams…"
+        owner.help_text = "This team is accountable for the flow and gets every permission on it."
+        teams = list(owner.queryset[:2])
+        if len(teams) == 1:
+            owner.initial = teams[0].pk
+        elif not teams:
+            owner.help_text = "You are in no team yet. Ask an administrator to add you to one."
+        self.fields["exception_owner_team"].empty_label = "Nobody yet"
 
 
 class ImportYamlForm(StyledForm):
@@ -349,6 +358,10 @@ class AllowedTargetForm(StyledForm):
 
     def clean_host(self) -> str:
         host = self.cleaned_data["host"].strip().lower()
-        if "://" in host or "/" in host or " " in host:
+        if "://" in host or "/" in host:
             raise ValidationError("Enter only the host, without http:// or a path.")
-        return host
+        if not re.fullmatch(r"[a-z0-9.\-]+|\[?[0-9a-f:.]+\]?", host):
+            raise ValidationError(
+                "Enter a host name or an IP address, e.g. erp.internal or 10.0.0.5."
+            )
+        return host.strip("[]")

@@ -100,8 +100,10 @@ def _page_ids(page: QuerySet[FlowInstance], few: bool) -> list[int]:
 def instance_list(request: HttpRequest) -> HttpResponse:
     """Newest first, PAGE_SIZE at a time, by id: no OFFSET and no unbounded count."""
     form = InstanceFilterForm(request.GET or None, user=request.user)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    qs = _filtered(request.user, data)
+    invalid = form.is_bound and not form.is_valid()
+    data = {} if invalid or not form.is_bound else form.cleaned_data
+    # A filter that does not make sense (e.g. a flow the user may not see) matches nothing.
+    qs = FlowInstance.objects.none() if invalid else _filtered(request.user, data)
     page = qs
     if data.get("before"):
         page = qs.filter(id__lt=data["before"])

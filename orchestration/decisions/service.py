@@ -221,6 +221,18 @@ def record_human_decision(record_id: int, outcome: str, reason: str, user: Any) 
     return overrode
 
 
+def record_expiry(record_id: int) -> None:
+    """Nobody decided before the final deadline: the record says so, with no person."""
+    record = DecisionRecord.objects.get(pk=record_id)
+    if not record.is_final:
+        record.finalise(
+            final_outcome="expired",
+            decided_by_kind="system",
+            decided_by="SLA sweep",
+            overrode_ai=None,
+        )
+
+
 def record_qa_review(record_id: int, outcome: str, reason: str, user: Any) -> bool:
     record = DecisionRecord.objects.get(pk=record_id)
     agreed = record.final_outcome == outcome

@@ -180,6 +180,8 @@ class StepForm(StyledForm):
                 _set(step, name, data.get(name))
         if "retry_attempts" in self.fields:
             self._retry(step, data)
+        if "sla" in self.fields:
+            self._sla(step, data)
         config = dict(step.get("config") or {})
         for name in self.config_names:
             _set(config, name, data.get(f"config__{name}"))
@@ -193,10 +195,9 @@ class StepForm(StyledForm):
     @staticmethod
     def _retry(step: dict[str, Any], data: dict[str, Any]) -> None:
         retry = {
-            k: v
-            for k, v in (step.get("retry") or {}).items()
+            k: v for k, v in (step.get("retry") or {}).items()
             if k not in ("attempts", "backoff_seconds")
-        }
+        }  # fmt: skip
         for key, value in (
             ("attempts", data.get("retry_attempts")),
             ("backoff_seconds", data.get("retry_backoff")),
@@ -204,11 +205,13 @@ class StepForm(StyledForm):
             if value not in (None, ""):
                 retry[key] = value
         _set(step, "retry", retry)
+
+    @staticmethod
+    def _sla(step: dict[str, Any], data: dict[str, Any]) -> None:
         sla = {
-            k: v
-            for k, v in (step.get("sla") or {}).items()
+            k: v for k, v in (step.get("sla") or {}).items()
             if k not in ("minutes", "business_hours")
-        }
+        }  # fmt: skip
         if data.get("sla"):
             sla["minutes"] = max(1, -(-int(data["sla"]) // 60))
             if data.get("sla_business_hours"):

@@ -80,9 +80,8 @@ def conflict_message(version: FlowVersion) -> str:
     version.refresh_from_db(fields=["revision", "updated_at"])
     when = time_format(timezone.localtime(version.updated_at), "H:i")
     return (
-        f"Someone else saved this draft at {when}, after you opened it, so your last change "
-        "was not saved. Reload to see their version (your unsaved change is kept in this "
-        "browser), or save yours over theirs."
+        f"Someone else saved this draft at {when}, after you opened it. Your last change "
+        "was not saved; a copy is kept in this browser."
     )
 
 

@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from orchestration import access
-from orchestration.handoff import compute
+from orchestration.handoff import canvas, compute
 from orchestration.models import Flow, FlowVersion, VersionStatus
 
 TEMPLATE = "orchestration/handoff.html"
@@ -64,7 +64,7 @@ def handoff(request: HttpRequest, slug: str) -> HttpResponse:
     context.update(
         {
             "map": handoff_map,
-            "elements": compute.elements(handoff_map),
+            "elements": canvas.elements(handoff_map),
             "periods": PERIODS,
             "versions": context["flow"]
             .versions.exclude(status=VersionStatus.DRAFT)

@@ -61,11 +61,11 @@
   // ---------------------------------------------------------------- cytoscape
   const style = [
     { selector: "node", style: {
-      shape: "round-rectangle", width: 184, height: 50, "background-color": "#ffffff",
+      shape: "round-rectangle", width: 164, height: 50, "background-color": "#ffffff",
       "border-width": 2, "border-color": "data(color)", label: "data(label)",
-      "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif", "font-size": 14, "font-weight": 500,
+      "font-family": "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif", "font-size": 13, "font-weight": 500,
       color: "#1d273b", "text-valign": "center", "text-halign": "center", "text-margin-x": 14,
-      "text-wrap": "wrap", "text-max-width": 132, "line-height": 1.15,
+      "text-wrap": "wrap", "text-max-width": 116, "line-height": 1.15,
       "background-image": "data(icon)", "background-width": 22, "background-height": 22,
       "background-position-x": 12, "background-position-y": 15, "background-clip": "none",
       "background-image-containment": "over",
@@ -129,6 +129,23 @@
   if (!config.hasPositions) runLayout(false);
   else cy.fit(undefined, 50);
   if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
+  readableStart();
+
+  // A big flow fitted whole is too small to read: open it at a readable size on its
+  // first step instead (F still fits everything).
+  function readableStart() {
+    if (cy.zoom() >= 0.55) return;
+    const steps = cy.nodes().not(".handle");
+    const first = steps.filter((n) => n.data("allowsIn") === false)[0] ||
+      steps.sort((a, b) => a.position("y") - b.position("y"))[0];
+    if (!first) return;
+    const zoom = 0.8, box = cy.container().getBoundingClientRect(), bb = steps.boundingBox();
+    const wide = bb.w > bb.h;  // drawn left to right: start at the left edge, else at the top
+    cy.viewport({ zoom: zoom, pan: {
+      x: wide ? 40 + first.width() * zoom / 2 - first.position("x") * zoom : box.width / 2 - first.position("x") * zoom,
+      y: wide ? box.height / 2 - (bb.y1 + bb.h / 2) * zoom : 60 - first.position("y") * zoom,
+    } });
+  }
 
   // ---------------------------------------------------------------- messages
   let messageTimer = null;
@@ -222,6 +239,7 @@
     banner.querySelector("[data-conflict-text]").textContent = data.message;
     banner.hidden = false;
     try { localStorage.setItem("podium-unsaved-" + config.versionId, JSON.stringify(graph())); } catch (e) { /* private mode */ }
+    banner.querySelector("#conflict-reload").focus();
   }
 
   // ---------------------------------------------------------------- server to graph
@@ -266,7 +284,15 @@
   }
 
   // ---------------------------------------------------------------- selection and properties
-  function openProperties(ele) {
+  // The server only knows a step once the canvas has saved it.
+  async function whenSaved() {
+    if (saveTimer) { clearTimeout(saveTimer); saveTimer = null; await save(); }
+    while (saving) await new Promise((resolve) => setTimeout(resolve, 40));
+  }
+
+  async function openProperties(ele) {
+    if (!readOnly) await whenSaved();
+    if (ele.removed()) return;
     const url = ele.isNode()
       ? config.urls.step + "?step=" + encodeURIComponent(ele.id())
       : config.urls.connection + "?source=" + encodeURIComponent(ele.source().id()) + "&target=" + encodeURIComponent(ele.target().id());
@@ -312,12 +338,7 @@
     if (!elt || elt.tagName !== "FORM" || !elt.closest("#properties")) return;
     if (!saving && !saveTimer) return;
     event.preventDefault();
-    const flush = async () => {
-      if (saveTimer) { clearTimeout(saveTimer); saveTimer = null; await save(); }
-      while (saving) await new Promise((resolve) => setTimeout(resolve, 50));
-      event.detail.issueRequest(true);
-    };
-    flush();
+    whenSaved().then(() => event.detail.issueRequest(true));
   });
   document.body.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.parameters && "revision" in event.detail.parameters) {
@@ -354,17 +375,24 @@
     const empty = $("#canvas-empty");
     if (empty) empty.remove();
     cy.$(":selected").unselect();
-    cy.getElementById(id).select();
+    const added = cy.getElementById(id).select();
+    const ext = cy.extent(), p = added.position();
+    if (p.x < ext.x1 || p.x > ext.x2 || p.y < ext.y1 || p.y > ext.y2) cy.animate({ center: { eles: added }, duration: 200 });
   }
 
   function centerPosition() {
+    // The middle of the view, or the nearest free spot from there (no steps on top of others).
     const ext = cy.extent();
-    let pos = { x: (ext.x1 + ext.x2) / 2, y: (ext.y1 + ext.y2) / 2 };
-    // Do not stack new steps exactly on top of each other.
-    while (cy.nodes().some((n) => Math.abs(n.position("x") - pos.x) < 40 && Math.abs(n.position("y") - pos.y) < 40)) {
-      pos = { x: pos.x + 30, y: pos.y + 70 };
+    const taken = (p) => cy.nodes().not(".handle").some((n) =>
+      Math.abs(n.position("x") - p.x) < 200 && Math.abs(n.position("y") - p.y) < 66);
+    const start = { x: (ext.x1 + ext.x2) / 2, y: (ext.y1 + ext.y2) / 2 };
+    for (let ring = 0; ring < 12; ring += 1) {
+      for (const [dx, dy] of [[0, 0], [0, 1], [1, 0], [-1, 0], [0, -1], [1, 1], [-1, 1], [1, -1], [-1, -1]]) {
+        const p = { x: start.x + dx * 210 * ring, y: start.y + dy * 75 * ring };
+        if ((ring === 0 || dx || dy) && !taken(p)) return p;
+      }
     }
-    return pos;
+    return { x: start.x, y: ext.y2 + 80 };
   }
 
   document.querySelectorAll("[data-palette-kind]").forEach((button) => {
@@ -543,7 +571,7 @@
     const button = event.target.closest("[data-editor-action]");
     if (button && actions[button.dataset.editorAction]) { event.preventDefault(); actions[button.dataset.editorAction](); }
     if (event.target.closest("[data-shortcuts]")) {
-      showMessage("Keyboard: arrows move between steps · Delete removes · Ctrl+Z undo · Ctrl+Shift+Z redo · C connect mode · L arrange · F fit · + / − zoom · Esc clears the selection. Select several: Ctrl-click, or Shift-drag a box.", "info");
+      showMessage("Keyboard: arrows move between steps (Home / End: first and last) · Delete removes · Ctrl+Z undo · Ctrl+Shift+Z redo · C connect mode · L arrange · F fit · + / − zoom · Esc clears the selection. Select several: Ctrl-click, or Shift-drag a box.", "info");
     }
     if (event.target.closest("[data-close-dialog]")) dialog.close();
   });
@@ -580,6 +608,11 @@
     else if (key === "escape") { if (connectMode) toggleConnectMode(false); cy.$(":selected").unselect(); }
     else if (key === "+" || key === "=") actions.zoomIn();
     else if (key === "-") actions.zoomOut();
+    else if ((key === "home" || key === "end") && document.activeElement === canvasEl) {
+      const nodes = cy.nodes().not(".handle").sort((a, b) => a.position("y") - b.position("y") || a.position("x") - b.position("x"));
+      if (nodes.nonempty()) selectStep(nodes[key === "home" ? 0 : nodes.length - 1].id());
+      event.preventDefault();
+    }
     else if ((key === "arrowdown" || key === "arrowright" || key === "arrowup" || key === "arrowleft") && document.activeElement === canvasEl) {
       // Walk through the steps from top to bottom with the arrow keys.
       const nodes = cy.nodes().not(".handle").sort((a, b) => a.position("y") - b.position("y") || a.position("x") - b.position("x"));
@@ -597,6 +630,43 @@
   if (reloadButton) reloadButton.addEventListener("click", () => window.location.reload());
   const keepButton = $("#conflict-keep");
   if (keepButton) keepButton.addEventListener("click", () => { inConflict = false; save(true); });
+
+  // ---------------------------------------------------------------- nothing lost
+  // After a conflict the unsaved shape is kept in localStorage; on the next load the
+  // steps and connections it added can be put back on top of the other person's draft.
+  const storeKey = "podium-unsaved-" + config.versionId;
+  function unsavedAdditions() {
+    let kept = null;
+    try { kept = JSON.parse(localStorage.getItem(storeKey) || "null"); } catch (e) { kept = null; }
+    if (!kept) return null;
+    const nodes = kept.nodes.filter((n) => cy.getElementById(n.id).empty());
+    const ids = new Set(cy.nodes().map((n) => n.id()).concat(nodes.map((n) => n.id)));
+    const edges = kept.edges.filter((e) => ids.has(e.source) && ids.has(e.target) &&
+      cy.getElementById(e.source + "->" + e.target).empty());
+    return nodes.length || edges.length ? { nodes: nodes, edges: edges } : null;
+  }
+  const additions = readOnly ? null : unsavedAdditions();
+  if (additions) $("#restore-banner").hidden = false;
+  else { try { localStorage.removeItem(storeKey); } catch (e) { /* private mode */ } }
+  const restoreApply = $("#restore-apply");
+  if (restoreApply) restoreApply.addEventListener("click", () => {
+    const els = additions.nodes.map((n) => {
+      const button = document.querySelector('[data-palette-kind][data-kind="' + n.kind + '"]');
+      const d = button ? button.dataset : {};
+      return decorate({ group: "nodes", position: { x: n.x, y: n.y }, classes: d.classes || "",
+        data: { id: n.id, kind: n.kind, label: n.label, kindLabel: d.label, color: d.color, iconClass: d.icon,
+          allowsIn: !!d.allowsIn, allowsOut: !!d.allowsOut, maxOut: d.maxOut ? Number(d.maxOut) : null } });
+    }).concat(additions.edges.map((e) => ({ group: "edges",
+      data: { id: e.source + "->" + e.target, source: e.source, target: e.target, label: "" } })));
+    ur.do("add", els);
+    localStorage.removeItem(storeKey);
+    $("#restore-banner").hidden = true;
+  });
+  const restoreDiscard = $("#restore-discard");
+  if (restoreDiscard) restoreDiscard.addEventListener("click", () => {
+    localStorage.removeItem(storeKey);
+    $("#restore-banner").hidden = true;
+  });
 
   // ---------------------------------------------------------------- test runs
   let pollTimer = null;
@@ -636,6 +706,11 @@
     $("#run-banner").hidden = true;
   });
   if (config.watchRunUrl) watchRun(config.watchRunUrl);
+
+  // Leaving with a change not yet saved asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (!readOnly && (saveTimer || saving)) { event.preventDefault(); event.returnValue = ""; }
+  });
 
   // Flash messages float over the page; they leave by themselves.
   document.querySelectorAll(".page-body > .container-xl > .alert").forEach((alert) => {

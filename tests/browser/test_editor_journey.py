@@ -11,21 +11,27 @@ from orchestration.models import FlowInstance, FlowVersion
 from tests.browser.conftest import screenshot, sign_in
 from tests.factories import PASSWORD, FlowFactory, FlowVersionFactory, TeamFactory, UserFactory
 
-EMPTY = {"format": "podium/v1", "input_schema": {"type": "object", "properties": {
-    "amount": {"type": "number", "default": 50}}}, "steps": [], "connections": []}
+EMPTY = {
+    "format": "podium/v1",
+    "input_schema": {"type": "object", "properties": {"amount": {"type": "number", "default": 50}}},
+    "steps": [],
+    "connections": [],
+}
 
 
 def empty_draft(slug: str = "refunds") -> tuple:
     team = TeamFactory(name="Support")
     flow = FlowFactory(name="Refunds", slug=slug, owner_team=team)
-    draft = FlowVersionFactory(flow=flow, number=1, status="draft", published_at=None,
-                               definition=dict(EMPTY))
+    draft = FlowVersionFactory(
+        flow=flow, number=1, status="draft", published_at=None, definition=dict(EMPTY)
+    )
     UserFactory(username="olivia", first_name="Olivia", last_name="Owner", teams=[team])
     return flow, draft
 
 
 def point(page: Page, element_id: str) -> dict:
     """Page coordinates of a node's centre (or an edge's midpoint) on the canvas."""
+    page.wait_for_function("() => !window.podiumEditor.cy.animated()")
     return page.evaluate(
         """(id) => {
             const cy = window.podiumEditor.cy, el = cy.getElementById(id);
@@ -89,18 +95,31 @@ def build_and_publish(page: Page) -> FlowVersion:
     screenshot(page, "editor-empty")
 
     # Six steps, dragged from the palette.
-    for kind, x, y in [("start", 210, 80), ("branch", 210, 170), ("approval", 110, 260),
-                       ("set", 320, 260), ("end", 110, 350), ("end", 320, 350)]:
+    for kind, x, y in [
+        ("start", 210, 80),
+        ("branch", 210, 170),
+        ("approval", 110, 260),
+        ("set", 320, 260),
+        ("end", 110, 350),
+        ("end", 320, 350),
+    ]:
         drop(page, kind, x, y)
     saved(page)
-    nodes = page.evaluate("() => window.podiumEditor.cy.nodes(':visible').not('.handle').map(n => n.id())")
+    nodes = page.evaluate(
+        "() => window.podiumEditor.cy.nodes(':visible').not('.handle').map(n => n.id())"
+    )
     assert sorted(nodes) == ["approval_1", "branch_1", "end_1", "end_2", "set_1", "start_1"]
 
     # Connections by dragging; one that makes no sense is refused where it happened.
-    for source, target in [("start_1", "branch_1"), ("branch_1", "approval_1"),
-                           ("branch_1", "set_1"), ("approval_1", "end_1"), ("set_1", "end_2")]:
+    for source, target in [
+        ("start_1", "branch_1"),
+        ("branch_1", "approval_1"),
+        ("branch_1", "set_1"),
+        ("approval_1", "end_1"),
+        ("set_1", "end_2"),
+    ]:
         connect(page, source, target)
-        expect(page.locator(f"#save-status")).not_to_have_text("Unsaved changes…")
+        expect(page.locator("#save-status")).not_to_have_text("Unsaved changes…")
     connect(page, "set_1", "start_1")
     expect(page.locator("#canvas-message")).to_contain_text("start step")
     saved(page)
@@ -132,8 +151,11 @@ def build_and_publish(page: Page) -> FlowVersion:
     expect(page.get_by_test_id("step-form").locator("input[name=step]")).to_have_value("branch_1")
     select(page, "branch_1->approval_1")
     expect(page.get_by_test_id("connection-form").locator("input[name=target]")).to_have_value(
-        "approval_1")
-    condition = page.get_by_test_id("connection-form").get_by_label("Take this path when", exact=True)
+        "approval_1"
+    )
+    condition = page.get_by_test_id("connection-form").get_by_label(
+        "Take this path when", exact=True
+    )
     condition.fill("data.amount >")
     expect(page.locator(".expression-check")).to_contain_text("character")
     condition.fill("data.amount > 100")
@@ -171,6 +193,8 @@ def test_build_fix_publish_and_test_run_a_flow_from_an_empty_canvas(page: Page, 
 
     # A test run on the published version, watched on the canvas.
     page.get_by_test_id("test-run").click()
+    expect(page.get_by_test_id("test-run-dialog")).to_contain_text("newest published version")
+    screenshot(page, "editor-test-run-dialog")
     page.get_by_test_id("start-test-run").click()
     banner = page.locator("#run-banner")
     expect(banner).to_contain_text("succeeded", timeout=30_000)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -25,8 +27,9 @@ def people_flow() -> FlowVersion:
         step("done", "end", label="Done"),
     ]
     links = [link("start", "decide"), link("decide", "approve"), link("approve", "done")]
-    return FlowVersionFactory(flow=flow, number=1, status="draft", published_at=None,
-                              definition=definition(steps, links))
+    return FlowVersionFactory(
+        flow=flow, number=1, status="draft", published_at=None, definition=definition(steps, links)
+    )
 
 
 def open_step(page: Page, step_id: str):
@@ -45,8 +48,10 @@ def test_decision_and_approval_settings_are_edited_in_plain_fields(page: Page):
 
     form = open_step(page, "decide")
     form.get_by_label("Provider").select_option("rules")
-    form.get_by_label("Rules").fill("data.amount < 100 => approve @ 0.9\ndata.amount >= 100 => reject")
-    form.get_by_label("Outcomes").fill("approve\nreject")
+    form.get_by_label("Rules").fill(
+        "data.amount < 100 => approve @ 0.9\ndata.amount >= 100 => reject"
+    )
+    form.get_by_label("Outcomes", exact=True).fill("approve\nreject")
     form.get_by_label("Threshold").fill("0.8")
     form.get_by_label("Review team").select_option("team:Support")
     screenshot(page, "editor-properties-decision")
@@ -65,15 +70,24 @@ def test_decision_and_approval_settings_are_edited_in_plain_fields(page: Page):
 
     definition_now = FlowVersion.objects.get(pk=draft.pk).definition
     decide = shape.step_by_id(definition_now, "decide")
-    assert decide["config"]["providers"] == [{"type": "rules", "table": [
-        {"when": "data.amount < 100", "outcome": "approve", "confidence": 0.9},
-        {"when": "data.amount >= 100", "outcome": "reject"}]}]
+    assert decide["config"]["providers"] == [
+        {
+            "type": "rules",
+            "table": [
+                {"when": "data.amount < 100", "outcome": "approve", "confidence": 0.9},
+                {"when": "data.amount >= 100", "outcome": "reject"},
+            ],
+        }
+    ]
     assert decide["config"]["threshold"] == 0.8
     assert decide["config"]["review_team"] == "team:Support"
     approve = shape.step_by_id(definition_now, "approve")
     assert approve["config"]["assignees"] == ["team:Support"]
-    assert approve["config"]["escalation"][1] == {"after_minutes": 480, "action": "reassign",
-                                                  "to": "team:Support"}
+    assert approve["config"]["escalation"][1] == {
+        "after_minutes": 480,
+        "action": "reassign",
+        "to": "team:Support",
+    }
     assert approve["sla"] == {"minutes": 1440}
 
     # A rule whose condition cannot be read is explained at the field; nothing changes.
@@ -109,7 +123,16 @@ def test_two_people_editing_one_draft_never_overwrite_each_other(
     assert "notify" in kinds and "timer" not in kinds
 
     page2.get_by_role("button", name="Reload their version").click()
-    page2.wait_for_function("() => window.podiumEditor && window.podiumEditor.cy.getElementById('notify_1').nonempty()")
+    page2.wait_for_function(
+        "() => window.podiumEditor && window.podiumEditor.cy.getElementById('notify_1').nonempty()"
+    )
+    # Nothing is lost: the step Alex added is offered back, on top of Olivia's change.
+    restore = page2.locator("#restore-banner")
+    expect(restore).to_be_visible()
+    page2.get_by_role("button", name="Add them back").click()
+    saved(page2)
+    kinds = [s["kind"] for s in FlowVersion.objects.get(pk=draft.pk).definition["steps"]]
+    assert "notify" in kinds and "timer" in kinds
     other.close()
 
 
@@ -119,7 +142,7 @@ def long_flow(size: int) -> dict:
     steps += [step(i, "set", owner="team:Support", config={"assign": {"x": "1"}}) for i in ids]
     steps.append(step("end", "end"))
     chain = ["start", *ids, "end"]
-    return definition(steps, [link(a, b) for a, b in zip(chain, chain[1:], strict=False)])
+    return definition(steps, [link(a, b) for a, b in itertools.pairwise(chain)])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,18 +150,59 @@ def test_a_200_step_flow_opens_lays_out_and_lints_within_a_second(page: Page):
     team = TeamFactory(name="Support")
     UserFactory(username="olivia", teams=[team])
     flow = FlowFactory(name="Long", slug="long", owner_team=team)
-    FlowVersionFactory(flow=flow, number=1, status="draft", published_at=None,
-                       definition=long_flow(200))
+    FlowVersionFactory(
+        flow=flow, number=1, status="draft", published_at=None, definition=long_flow(200)
+    )
     sign_in(page, "olivia", PASSWORD)
     page.goto("/flows/long/editor/v1/")
-    page.wait_for_function("() => window.podiumEditor && window.podiumEditor.cy.nodes().length > 200")
+    page.wait_for_function(
+        "() => window.podiumEditor && window.podiumEditor.cy.nodes().length > 200"
+    )
     timing = page.evaluate("""() => {
         const nav = performance.getEntriesByType('navigation')[0];
         return {server: nav.responseEnd - nav.requestStart, ready: window.podiumEditor.readyAt,
                 layout: window.podiumEditor.initMs};
     }""")
-    print(f"\n200 steps: server {timing['server']:.0f} ms, canvas ready at {timing['ready']:.0f} ms "
-          f"(layout + lint markers {timing['layout']:.0f} ms)")
+    print(
+        f"\n200 steps: server {timing['server']:.0f} ms, canvas ready at {timing['ready']:.0f} ms "
+        f"(layout + lint markers {timing['layout']:.0f} ms)"
+    )
     assert timing["server"] < 1000
     assert timing["layout"] < 1000
     screenshot(page, "editor-200-steps")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_editor_is_usable_with_the_keyboard(page: Page):
+    draft = people_flow()
+    sign_in(page, "olivia", PASSWORD)
+    page.goto("/flows/refunds/editor/")
+    page.get_by_test_id("palette-notify").focus()
+    page.keyboard.press("Enter")  # adds the step in a free spot and selects it
+    saved(page)
+    form = page.get_by_test_id("step-form")
+    expect(form.locator("input[name=step]")).to_have_value("notify_1")
+    form.get_by_label("Add a connection to").select_option("done")
+    form.get_by_label("Accountable owner").select_option("team:Support")
+    form.get_by_label("Send to").fill("team:Support")
+    form.get_by_label("Label", exact=True).press("Enter")  # submits the form
+    expect(page.get_by_test_id("step-saved")).to_be_visible()
+    connections = FlowVersion.objects.get(pk=draft.pk).definition["connections"]
+    assert {"from": "notify_1", "to": "done"} in connections
+
+    canvas = page.get_by_test_id("canvas")
+    canvas.focus()
+    page.keyboard.press("Home")  # the first step; the arrows walk on from there
+    expect(page.get_by_test_id("step-form").locator("input[name=step]")).to_have_value("start")
+    canvas.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_test_id("step-form").locator("input[name=step]")).to_have_value("decide")
+    canvas.focus()
+    page.keyboard.press("Delete")
+    saved(page)
+    steps = [s["id"] for s in FlowVersion.objects.get(pk=draft.pk).definition["steps"]]
+    assert "decide" not in steps
+    page.keyboard.press("Control+z")
+    saved(page)
+    steps = [s["id"] for s in FlowVersion.objects.get(pk=draft.pk).definition["steps"]]
+    assert "decide" in steps

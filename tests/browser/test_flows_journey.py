@@ -8,11 +8,20 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from orchestration.models import FlowInstance
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import PASSWORD, TeamFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    FlowFactory,
+    FlowInstanceFactory,
+    FlowVersionFactory,
+    StepRunFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +99,23 @@ def test_a_process_owner_starts_a_case_and_sees_its_timeline(page: Page, celery_
     assert instance.business_key == "INV-2041"
     assert instance.data["large"] is True
     screenshot(page, "journey-instance-finished")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_timeline_refreshes_by_itself_and_stops_when_the_case_ends(page: Page):
+    finance = TeamFactory(name="Finance")
+    UserFactory(username="olivia", teams=[finance])
+    version = FlowVersionFactory(flow=FlowFactory(owner_team=finance))
+    case = FlowInstanceFactory(version=version, status="running")
+    StepRunFactory(instance=case, step_id="check", status="running")
+    sign_in(page, "olivia", PASSWORD)
+    page.goto(f"/instances/{case.pk}/")
+    live = page.get_by_test_id("live")
+    expect(live).to_have_attribute("data-active", "true")
+    page.get_by_label("Reason").fill("half-typed reason")
+
+    StepRunFactory(instance=case, step_id="pay", status="succeeded")
+    FlowInstance.objects.filter(pk=case.pk).update(status="succeeded", finished_at=timezone.now())
+    expect(live.locator('[data-step="pay"]')).to_be_visible(timeout=6_000)
+    expect(live).to_have_attribute("data-active", "false")
+    expect(live).not_to_have_attribute("hx-trigger", re.compile(".*"))

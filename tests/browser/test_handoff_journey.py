@@ -16,16 +16,25 @@ def test_open_the_handoff_map_and_click_an_edge(page: Page):
     flow = FlowFactory(name="Claims", slug="claims", owner_team=claims)
     version = FlowVersionFactory(flow=flow, number=1, definition=claims_definition())
     for i, wait in enumerate([12, 25, 40, 90, 300, 2000]):
-        run_case(version, f"CLM-{i:03d}", [
-            ("start", "start", 0, 0), ("score", "decision", 0, 1), ("route", "branch", 1, 1),
-            ("review", "approval", 1, 1 + wait), ("pay", "http", 1 + wait, 2 + wait),
-            ("done", "end", 2 + wait, 2 + wait),
-        ])
+        run_case(
+            version,
+            f"CLM-{i:03d}",
+            [
+                ("start", "start", 0, 0),
+                ("score", "decision", 0, 1),
+                ("route", "branch", 1, 1),
+                ("review", "approval", 1, 1 + wait),
+                ("pay", "http", 1 + wait, 2 + wait),
+                ("done", "end", 2 + wait, 2 + wait),
+            ],
+        )
     UserFactory(username="olivia", teams=[claims])
     sign_in(page, "olivia", PASSWORD)
     page.goto("/flows/claims/handoff/")
     expect(page.get_by_test_id("highlights")).to_contain_text("no error path")
-    page.wait_for_function("() => window.podiumHandoff && window.podiumHandoff.cy.edges().length > 0")
+    page.wait_for_function(
+        "() => window.podiumHandoff && window.podiumHandoff.cy.edges().length > 0"
+    )
     screenshot(page, "handoff-map")
 
     where = page.evaluate(

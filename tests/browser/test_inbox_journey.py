@@ -17,6 +17,8 @@ from tests.factories import PASSWORD, TeamFactory, UserFactory
 from tests.orchestration.factories import definition, link, published, step
 from tests.workers import wait_for
 
+WAIT = 15_000  # ms: the shared test machine is often busy
+
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 TABLE = [
     {"when": "data.amount < 1000", "outcome": "approve", "confidence": 0.95},
@@ -76,21 +78,23 @@ def test_an_approver_overrides_an_unsure_ai_and_the_record_shows_both(page: Page
     sign_in(page, "riley", PASSWORD)
     page.goto("/inbox/teams/")
     row = page.get_by_test_id("task-row").filter(has_text="PAY-7781")
-    expect(row).to_contain_text("AI proposes approve (55%)")
-    expect(page.get_by_test_id("nav-inbox-badge")).to_have_text("1")
+    expect(row).to_contain_text("AI proposes approve (55%)", timeout=WAIT)
+    expect(page.get_by_test_id("nav-inbox-badge")).to_have_text("1", timeout=WAIT)
     screenshot(page, "journey-1-team-queue")
 
     row.get_by_role("link").click()
-    expect(page.get_by_test_id("ai-confidence")).to_have_text("55%")
-    expect(page.get_by_test_id("why-person")).to_contain_text("Confidence below the threshold")
+    expect(page.get_by_test_id("ai-confidence")).to_have_text("55%", timeout=WAIT)
+    expect(page.get_by_test_id("why-person")).to_contain_text(
+        "Confidence below the threshold", timeout=WAIT
+    )
     page.get_by_test_id("claim").click()
-    expect(page.get_by_test_id("release")).to_be_visible()
+    expect(page.get_by_test_id("release")).to_be_visible(timeout=WAIT)
     screenshot(page, "journey-2-task")
 
     page.get_by_label("Reason").fill("Lumen SARL is under a payment investigation; hold it.")
     page.get_by_test_id("outcome-reject").click()
-    expect(page.get_by_test_id("decided")).to_contain_text("Reject")
-    expect(page.get_by_test_id("decision-panel")).to_contain_text("Overrode the AI")
+    expect(page.get_by_test_id("decided")).to_contain_text("Reject", timeout=WAIT)
+    expect(page.get_by_test_id("decision-panel")).to_contain_text("Overrode the AI", timeout=WAIT)
     screenshot(page, "journey-3-decided")
 
     wait_for(
@@ -103,7 +107,7 @@ def test_an_approver_overrides_an_unsure_ai_and_the_record_shows_both(page: Page
     page.get_by_test_id("logout").click()
     sign_in(page, "casey", PASSWORD)
     page.goto(f"/audit/decisions/{record.pk}/")
-    expect(page.get_by_test_id("final-outcome")).to_have_text("reject")
-    expect(page.get_by_test_id("overrode")).to_be_visible()
-    expect(page.locator("body")).to_contain_text("under a payment investigation")
+    expect(page.get_by_test_id("final-outcome")).to_have_text("reject", timeout=WAIT)
+    expect(page.get_by_test_id("overrode")).to_be_visible(timeout=WAIT)
+    expect(page.locator("body")).to_contain_text("under a payment investigation", timeout=WAIT)
     screenshot(page, "journey-4-decision-record")

@@ -18,6 +18,8 @@ from tests.browser.conftest import screenshot, sign_in
 from tests.factories import PASSWORD, TeamFactory, UserFactory
 from tests.orchestration.decisions.conftest import case, decision_step
 
+WAIT = 15_000  # ms: the shared test machine is often busy
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -89,36 +91,38 @@ def world(engine):  # noqa: F811
 def test_inbox_screens(page: Page, world):
     sign_in(page, "alex", PASSWORD)
     page.goto("/inbox/")
-    expect(page.get_by_test_id("task-row").first).to_be_visible()
-    expect(page.get_by_test_id("nav-inbox-badge")).to_be_visible()
+    expect(page.get_by_test_id("task-row").first).to_be_visible(timeout=WAIT)
+    expect(page.get_by_test_id("nav-inbox-badge")).to_be_visible(timeout=WAIT)
     screenshot(page, "inbox-my-tasks")
 
     page.get_by_role("link", name="Team queues").click()
-    expect(page.get_by_test_id("task-table")).to_be_visible()
+    expect(page.get_by_test_id("task-table")).to_be_visible(timeout=WAIT)
     screenshot(page, "inbox-team-queue")
 
     page.get_by_label("Due").select_option("overdue")
-    expect(page.get_by_test_id("task-row")).to_have_count(1)
+    expect(page.get_by_test_id("task-row")).to_have_count(1, timeout=WAIT)
     screenshot(page, "inbox-team-queue-filtered")
 
     page.goto(f"/tasks/{world['review'].pk}/")
-    expect(page.get_by_test_id("ai-proposal")).to_contain_text("60%")
+    expect(page.get_by_test_id("ai-proposal")).to_contain_text("60%", timeout=WAIT)
     screenshot(page, "task-review")
 
     page.get_by_test_id("outcome-reject").click()
-    expect(page.get_by_test_id("decision-form").locator("textarea.is-invalid")).to_be_visible()
+    expect(page.get_by_test_id("decision-form").locator("textarea.is-invalid")).to_be_visible(
+        timeout=WAIT
+    )
     page.get_by_label("Reason").fill("Two open invoices already; ask for a deposit first.")
     page.get_by_test_id("outcome-reject").click()
-    expect(page.get_by_test_id("decided")).to_contain_text("Reject")
+    expect(page.get_by_test_id("decided")).to_contain_text("Reject", timeout=WAIT)
     screenshot(page, "task-decided")
 
     page.goto(f"/tasks/{world['tasks'][3].pk}/")
     page.get_by_test_id("claim").click()
-    expect(page.get_by_test_id("release")).to_be_visible()
+    expect(page.get_by_test_id("release")).to_be_visible(timeout=WAIT)
     screenshot(page, "task-approval-claimed")
 
     page.goto("/escalations/")
-    expect(page.get_by_test_id("escalation-table")).to_be_visible()
+    expect(page.get_by_test_id("escalation-table")).to_be_visible(timeout=WAIT)
     screenshot(page, "escalations")
 
     start_delegation(
@@ -142,7 +146,7 @@ def test_a_second_approver_sees_a_clear_message(page: Page, world):
     actions.decide(HumanTask.objects.get(pk=task.pk), world["alex"], "approve", "")
     page.get_by_test_id("outcome-approve").click()
     expect(page.get_by_test_id("decision-error")).to_contain_text(
-        "already decided by Alex Approver"
+        "already decided by Alex Approver", timeout=WAIT
     )
     screenshot(page, "task-conflict")
 
@@ -152,7 +156,7 @@ def test_keyboard_approves(page: Page, world):
     sign_in(page, "blake", PASSWORD)
     page.goto(f"/tasks/{task.pk}/")
     page.keyboard.press("c")
-    expect(page.get_by_test_id("release")).to_be_visible()
+    expect(page.get_by_test_id("release")).to_be_visible(timeout=WAIT)
     page.keyboard.press("a")
-    expect(page.get_by_test_id("decided")).to_contain_text("Approve")
+    expect(page.get_by_test_id("decided")).to_contain_text("Approve", timeout=WAIT)
     assert HumanTask.objects.get(pk=task.pk).outcome == "approve"

@@ -126,3 +126,15 @@ def test_the_queue_length_is_read_from_the_embedded_broker():
     lengths = queues.queue_lengths()
     assert [q.name for q in lengths] == ["podium"]
     assert lengths[0].messages is None or lengths[0].messages >= 0
+
+
+@pytest.mark.parametrize("host", ["erp internal", "x'y", "<b>"])
+def test_a_host_that_is_not_a_name_or_address_is_refused(client, admin, host):
+    response = client.post(reverse("console:allow_list"), {"host": host})
+    assert response.status_code == 422
+    assert not AllowedTarget.objects.exists()
+
+
+def test_an_ipv6_address_is_stored_without_brackets(client, admin):
+    client.post(reverse("console:allow_list"), {"host": "[::1]"})
+    assert AllowedTarget.objects.get().host == "::1"

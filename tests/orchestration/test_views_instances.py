@@ -203,3 +203,12 @@ class TestOperatorActions:
         response = self.act(as_user(world.owner), world.instance, action="cancel", reason="Stop it")
         assert response.status_code == 409
         assert b"The case has already finished." in response.content
+
+
+def test_filtering_by_a_flow_the_user_may_not_see_shows_nothing(world, as_user):  # noqa: F811
+    hidden = FlowFactory(slug="payroll", owner_team=TeamFactory(name="HR"))
+    FlowInstanceFactory(version=FlowVersionFactory(flow=hidden))
+    response = as_user(world.owner).get(reverse(LIST), {"flow": "payroll"})
+    assert response.status_code == 200
+    assert response.context["instances"] == []
+    assert b"Select a valid choice" in response.content

@@ -233,3 +233,24 @@ def test_agreement_with_people_is_counted_per_step(reviewers, engine):
     found = agreement(instance.flow_id, "credit_check", shadow_only=True)
     assert (found.compared, found.agreed) == (3, 2)
     assert found.rate == pytest.approx(2 / 3)
+
+
+def test_an_unanswered_review_expires_and_the_record_says_so(reviewers, engine):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from approvals.escalation import sweep
+
+    run, instance, context = case(amount=2000)
+    decision = decide(run, decision_step(), instance, context)
+    with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):
+        sweep()
+    record = DecisionRecord.objects.get(pk=decision.record.pk)
+    assert (record.final_outcome, record.decided_by_kind, record.decided_by) == (
+        "expired",
+        "system",
+        "SLA sweep",
+    )
+    assert engine.calls[-1]["output"]["outcome"] == "expired"

@@ -17,11 +17,17 @@ def invoice_definition() -> dict[str, Any]:
     return definition(
         [
             step("start", "start", owner="team:Finance"),
-            step("review", "approval", owner="team:Finance",
-                 config={"assignees": ["team:Finance"]}),
+            step(
+                "review", "approval", owner="team:Finance", config={"assignees": ["team:Finance"]}
+            ),
             step("check", "branch", owner="team:Finance"),
-            step("pay", "http", owner="team:Finance", on_error="failed",
-                 config={"method": "POST", "url": "https://bank.example.com/pay"}),
+            step(
+                "pay",
+                "http",
+                owner="team:Finance",
+                on_error="failed",
+                config={"method": "POST", "url": "https://bank.example.com/pay"},
+            ),
             step("paid", "end", config={"result": "success"}),
             step("failed", "end", config={"result": "failure", "reason": "payment failed"}),
         ],
@@ -42,10 +48,17 @@ def world(db):
     auditors = TeamFactory(name="Auditors")
     flow = FlowFactory(name="Invoice approval", slug="invoices", owner_team=finance)
     assign_perm(access.VIEW, auditors, flow)
-    v1 = FlowVersionFactory(flow=flow, number=1, status="published",
-                            definition=invoice_definition())
-    v2 = FlowVersionFactory(flow=flow, number=2, status="draft", published_at=None,
-                            definition=copy.deepcopy(invoice_definition()), based_on=v1)
+    v1 = FlowVersionFactory(
+        flow=flow, number=1, status="published", definition=invoice_definition()
+    )
+    v2 = FlowVersionFactory(
+        flow=flow,
+        number=2,
+        status="draft",
+        published_at=None,
+        definition=copy.deepcopy(invoice_definition()),
+        based_on=v1,
+    )
 
     class World:
         pass

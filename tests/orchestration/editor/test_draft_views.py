@@ -17,8 +17,10 @@ def post_graph(client, w, graph, revision, number=2, **extra):
 
 def graph_of(definition):
     return {
-        "nodes": [{"id": s["id"], "kind": s["kind"], "label": s["label"], "x": 10, "y": 20 * i}
-                  for i, s in enumerate(definition["steps"])],
+        "nodes": [
+            {"id": s["id"], "kind": s["kind"], "label": s["label"], "x": 10, "y": 20 * i}
+            for i, s in enumerate(definition["steps"])
+        ],
         "edges": [{"source": c["from"], "target": c["to"]} for c in definition["connections"]],
     }
 
@@ -31,7 +33,7 @@ class TestTheEditorPage:
         assert response.url == reverse("orchestration:editor_version", args=["invoices", 2])
         page = client.get(response.url)
         assert page.status_code == 200
-        assert b'data-palette-kind' in page.content
+        assert b"data-palette-kind" in page.content
         assert b'"readOnly": false' in page.content
 
     def test_a_published_version_opens_read_only_with_a_way_to_a_draft(self, client, world):
@@ -51,8 +53,10 @@ class TestTheEditorPage:
 
     def test_an_outsider_gets_404(self, client, world):
         client.force_login(world.outsider)
-        assert client.get(reverse("orchestration:editor_version", args=["invoices", 2])
-                          ).status_code == 404
+        assert (
+            client.get(reverse("orchestration:editor_version", args=["invoices", 2])).status_code
+            == 404
+        )
         assert post_graph(client, world, {}, 1).status_code == 404
 
 
@@ -63,8 +67,10 @@ class TestAutosave:
         client.force_login(world.owner)
         graph = graph_of(world.v2.definition)
         graph["nodes"].append({"id": "set_1", "kind": "set", "label": "Note", "x": 5, "y": 5})
-        graph["edges"] += [{"source": "check", "target": "set_1", "condition": "x"},
-                           {"source": "set_1", "target": "paid"}]
+        graph["edges"] += [
+            {"source": "check", "target": "set_1", "condition": "x"},
+            {"source": "set_1", "target": "paid"},
+        ]
         response = post_graph(client, world, graph, world.v2.revision)
         assert response.status_code == 200
         world.v2.refresh_from_db()
@@ -95,9 +101,7 @@ class TestAutosave:
         world.v2.refresh_from_db()
         assert world.v2.revision == 3
 
-    def test_a_connection_into_the_start_step_is_refused_and_the_draft_stays(
-        self, client, world
-    ):
+    def test_a_connection_into_the_start_step_is_refused_and_the_draft_stays(self, client, world):
         client.force_login(world.owner)
         graph = graph_of(world.v2.definition)
         graph["edges"].append({"source": "pay", "target": "start"})
@@ -132,12 +136,23 @@ class TestProperties:
 
     def test_saving_owner_sla_retries_and_error_path(self, client, world):
         client.force_login(world.owner)
-        response = client.post(self.url(world), {
-            "step": "pay", "revision": 1, "label": "Pay the supplier", "owner": "team:Finance",
-            "sla": "4h", "retry_attempts": 5, "retry_backoff": "30s", "timeout_seconds": "2m",
-            "on_error": "failed", "config__url": "https://bank.example.com/pay",
-            "config__method": "POST",
-        }, headers={"HX-Request": "true"})
+        response = client.post(
+            self.url(world),
+            {
+                "step": "pay",
+                "revision": 1,
+                "label": "Pay the supplier",
+                "owner": "team:Finance",
+                "sla": "4h",
+                "retry_attempts": 5,
+                "retry_backoff": "30s",
+                "timeout_seconds": "2m",
+                "on_error": "failed",
+                "config__url": "https://bank.example.com/pay",
+                "config__method": "POST",
+            },
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 200, response.content.decode()[:3000]
         assert "podium:draft-saved" in response["HX-Trigger"]
         world.v2.refresh_from_db()
@@ -149,9 +164,16 @@ class TestProperties:
 
     def test_a_bad_duration_is_explained_at_the_field_and_nothing_changes(self, client, world):
         client.force_login(world.owner)
-        response = client.post(self.url(world), {
-            "step": "review", "revision": 1, "label": "Review", "sla": "soon",
-        }, headers={"HX-Request": "true"})
+        response = client.post(
+            self.url(world),
+            {
+                "step": "review",
+                "revision": 1,
+                "label": "Review",
+                "sla": "soon",
+            },
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 422
         assert "Write a number and a unit" in response.content.decode()
         world.v2.refresh_from_db()
@@ -159,9 +181,16 @@ class TestProperties:
 
     def test_an_invalid_condition_is_shown_at_the_field(self, client, world):
         client.force_login(world.owner)
-        response = client.post(self.url(world, "editor_connection"), {
-            "source": "check", "target": "pay", "revision": 1, "condition": "data.amount >",
-        }, headers={"HX-Request": "true"})
+        response = client.post(
+            self.url(world, "editor_connection"),
+            {
+                "source": "check",
+                "target": "pay",
+                "revision": 1,
+                "condition": "data.amount >",
+            },
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 422
         assert "invalid-feedback" in response.content.decode()
         world.v2.refresh_from_db()
@@ -169,9 +198,16 @@ class TestProperties:
 
     def test_a_condition_is_saved_on_its_connection(self, client, world):
         client.force_login(world.owner)
-        response = client.post(self.url(world, "editor_connection"), {
-            "source": "check", "target": "pay", "revision": 1, "condition": "data.amount > 10",
-        }, headers={"HX-Request": "true"})
+        response = client.post(
+            self.url(world, "editor_connection"),
+            {
+                "source": "check",
+                "target": "pay",
+                "revision": 1,
+                "condition": "data.amount > 10",
+            },
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 200
         world.v2.refresh_from_db()
         conn = next(c for c in world.v2.definition["connections"] if c["to"] == "pay")
@@ -180,9 +216,15 @@ class TestProperties:
     def test_a_stale_form_reports_the_conflict_and_keeps_the_values(self, client, world):
         client.force_login(world.owner)
         FlowVersion.objects.filter(pk=world.v2.pk).update(revision=5)
-        response = client.post(self.url(world), {
-            "step": "review", "revision": 1, "label": "My new name",
-        }, headers={"HX-Request": "true"})
+        response = client.post(
+            self.url(world),
+            {
+                "step": "review",
+                "revision": 1,
+                "label": "My new name",
+            },
+            headers={"HX-Request": "true"},
+        )
         assert "podium:draft-conflict" in response["HX-Trigger"]
         assert "My new name" in response.content.decode()
         world.v2.refresh_from_db()
@@ -191,9 +233,15 @@ class TestProperties:
     def test_live_expression_check_says_where_the_mistake_is(self, client, world):
         client.force_login(world.owner)
         url = reverse("orchestration:editor_check_expression")
-        bad = client.post(url, {"condition": "data.amount >"},
-                          headers={"HX-Request": "true", "HX-Trigger-Name": "condition"})
-        good = client.post(url, {"condition": "data.amount > 1"},
-                           headers={"HX-Request": "true", "HX-Trigger-Name": "condition"})
+        bad = client.post(
+            url,
+            {"condition": "data.amount >"},
+            headers={"HX-Request": "true", "HX-Trigger-Name": "condition"},
+        )
+        good = client.post(
+            url,
+            {"condition": "data.amount > 1"},
+            headers={"HX-Request": "true", "HX-Trigger-Name": "condition"},
+        )
         assert "text-danger" in bad.content.decode()
         assert "Looks right" in good.content.decode()

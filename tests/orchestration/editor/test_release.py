@@ -38,8 +38,9 @@ class TestYaml:
         changed = invoice_definition()
         changed["steps"][1]["label"] = "Check the invoice"
         upload = SimpleUploadedFile("flow.yaml", to_yaml(changed).encode())
-        response = client.post(url("editor_yaml", world), {"file": upload, "revision": 1},
-                               headers=HX)
+        response = client.post(
+            url("editor_yaml", world), {"file": upload, "revision": 1}, headers=HX
+        )
         assert response.status_code == 204 and response["HX-Redirect"]
         world.v2.refresh_from_db()
         assert shape.step_by_id(world.v2.definition, "review")["label"] == "Check the invoice"
@@ -48,8 +49,9 @@ class TestYaml:
         client.force_login(world.owner)
         before = world.v2.definition
         for text in ("shopping:\n  - milk\n  - eggs\n", "steps: [unclosed\n", "just words"):
-            response = client.post(url("editor_yaml", world), {"text": text, "revision": 1},
-                                   headers=HX)
+            response = client.post(
+                url("editor_yaml", world), {"text": text, "revision": 1}, headers=HX
+            )
             assert response.status_code == 422
             assert "The draft was not changed" in response.content.decode()
         world.v2.refresh_from_db()
@@ -77,8 +79,9 @@ class TestPublish:
 
     def test_publishing_records_the_note_and_the_publisher(self, client, world):
         client.force_login(world.owner)
-        response = client.post(url("editor_publish", world), {"note": "Legal reviews now."},
-                               headers=HX)
+        response = client.post(
+            url("editor_publish", world), {"note": "Legal reviews now."}, headers=HX
+        )
         assert response.status_code == 204, response.content.decode()[:2000]
         world.v2.refresh_from_db()
         assert world.v2.status == "published"

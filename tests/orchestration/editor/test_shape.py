@@ -5,8 +5,10 @@ from tests.orchestration.editor.conftest import invoice_definition
 
 
 def graph_of(definition, **positions):
-    nodes = [{"id": s["id"], "kind": s["kind"], "label": s["label"], "x": 0, "y": 0}
-             for s in definition["steps"]]
+    nodes = [
+        {"id": s["id"], "kind": s["kind"], "label": s["label"], "x": 0, "y": 0}
+        for s in definition["steps"]
+    ]
     edges = [{"source": c["from"], "target": c["to"]} for c in definition["connections"]]
     return {"nodes": nodes, "edges": edges}
 
@@ -25,11 +27,14 @@ def test_elements_have_a_node_per_step_and_an_edge_per_connection():
 def test_applying_the_canvas_keeps_settings_and_adds_new_steps_with_positions():
     before = invoice_definition()
     graph = graph_of(before)
-    graph["nodes"].append({"id": "notify_1", "kind": "notify", "label": "Tell the supplier",
-                           "x": 120.4, "y": 480})
+    graph["nodes"].append(
+        {"id": "notify_1", "kind": "notify", "label": "Tell the supplier", "x": 120.4, "y": 480}
+    )
     graph["edges"] = [e for e in graph["edges"] if e["source"] != "pay"]
-    graph["edges"] += [{"source": "pay", "target": "notify_1"},
-                       {"source": "notify_1", "target": "paid"}]
+    graph["edges"] += [
+        {"source": "pay", "target": "notify_1"},
+        {"source": "notify_1", "target": "paid"},
+    ]
     after = shape.apply_graph(before, graph)
     pay = shape.step_by_id(after, "pay")
     assert pay["on_error"] == "failed" and pay["config"]["url"].startswith("https://")
@@ -52,8 +57,12 @@ def test_removing_a_step_drops_its_connections():
 
 @pytest.mark.parametrize(
     ("source", "target", "words"),
-    [("review", "start", "start step"), ("paid", "review", "end step"),
-     ("review", "review", "itself"), ("pay", "failed", "one step only")],
+    [
+        ("review", "start", "start step"),
+        ("paid", "review", "end step"),
+        ("review", "review", "itself"),
+        ("pay", "failed", "one step only"),
+    ],
 )
 def test_connections_that_make_no_sense_are_refused_with_the_place(source, target, words):
     graph = graph_of(invoice_definition())
