@@ -82,6 +82,9 @@ def _task_list(request: HttpRequest, tasks: Any, extra: dict[str, Any]) -> HttpR
         "sorts": {key: label for key, (label, _order) in queries.SORTS.items()},
         "now": now,
         "tab_counts": _tab_counts(request.user),
+        "unread": Notification.objects.filter(user=request.user, read_at__isnull=True)
+        .values("id")[:99]
+        .count(),
         "any_bulk": any(row["bulk"] for row in rows),
     }
     fragment = "rows" if filters.after else "list"

@@ -218,6 +218,10 @@ PODIUM_WEBHOOK_MAX_BYTES = env_int("PODIUM_WEBHOOK_MAX_BYTES", 256 * 1024, minim
 # often the escalation sweep runs.
 PODIUM_TASK_DEFAULT_SLA_MINUTES = env_int("PODIUM_TASK_DEFAULT_SLA_MINUTES", 3 * 24 * 60, minimum=1)
 PODIUM_ESCALATION_SWEEP_SECONDS = env_int("PODIUM_ESCALATION_SWEEP_SECONDS", 30, minimum=1)
+# Learned decision models: human decisions needed before the first model, and how many
+# new ones trigger retraining.
+PODIUM_LEARNED_MIN_SAMPLES = env_int("PODIUM_LEARNED_MIN_SAMPLES", 20, minimum=2)
+PODIUM_LEARNED_RETRAIN_EVERY = env_int("PODIUM_LEARNED_RETRAIN_EVERY", 10, minimum=1)
 CELERY_BEAT_SCHEDULE["podium-escalations"] = {
     "task": "approvals.sweep_escalations",
     "schedule": PODIUM_ESCALATION_SWEEP_SECONDS,

@@ -168,6 +168,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def ordered_properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Properties in a stable, sensible order.
+
+    PostgreSQL stores JSON objects with their keys re-ordered, so the schema's own order
+    is lost there: an explicit "x-order" (or "propertyOrder") comes first, then the
+    required fields in the order "required" lists them, then the rest as given.
+    """
+    properties = [
+        (name, spec)
+        for name, spec in (schema.get("properties") or {}).items()
+        if isinstance(spec, dict)
+    ]
+    required = list(schema.get("required", []))
+
+    def key(item: tuple[int, tuple[str, dict[str, Any]]]) -> tuple[float, int, int]:
+        position, (name, spec) = item
+        explicit = spec.get("x-order", spec.get("propertyOrder"))
+        explicit = float(explicit) if isinstance(explicit, (int, float)) else float("inf")
+        rank = required.index(name) if name in required else len(required)
+        return (explicit, rank, position)
+
+    return [item for _, item in sorted(enumerate(properties), key=key)]
+
+
 class StartForm(StyledForm):
     """Fields generated from the version's input schema, plus an optional business key."""
 
@@ -175,9 +199,8 @@ class StartForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.schema = schema
         required = set(schema.get("required", []))
-        for name, spec in (schema.get("properties") or {}).items():
-            if isinstance(spec, dict):
-                self.fields[name] = field_for(name, spec, name in required)
+        for name, spec in ordered_properties(schema):
+            self.fields[name] = field_for(name, spec, name in required)
         self.fields[BUSINESS_KEY_FIELD] = forms.CharField(
             label="Business key",
             required=False,

@@ -144,6 +144,8 @@ class FlowInstance(models.Model):
         indexes = [
             models.Index(fields=["flow", "-id"], name="instance_flow_recent"),
             models.Index(fields=["status", "-id"], name="instance_status_recent"),
+            # The cases list: a status among the flows a user may see, newest first.
+            models.Index(fields=["flow", "status", "-id"], name="instance_flow_status_recent"),
             models.Index(fields=["business_key"], name="instance_business_key"),
             models.Index(fields=["-created_at"], name="instance_created"),
         ]

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import joblib
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 
 from audit.models import DecisionRecord
@@ -15,8 +16,10 @@ from orchestration.decisions.models import ModelVersion
 
 log = logging.getLogger(__name__)
 ALGORITHM = "logistic-regression+sigmoid-calibration"
-DEFAULT_MIN_SAMPLES = 20
-DEFAULT_RETRAIN_EVERY = 10
+# The definition format has no per-step knobs for these; administrators may change the
+# defaults with the PODIUM_LEARNED_MIN_SAMPLES / PODIUM_LEARNED_RETRAIN_EVERY settings.
+DEFAULT_MIN_SAMPLES = int(getattr(django_settings, "PODIUM_LEARNED_MIN_SAMPLES", 20))
+DEFAULT_RETRAIN_EVERY = int(getattr(django_settings, "PODIUM_LEARNED_RETRAIN_EVERY", 10))
 MAX_TRAINING_ROWS = 50_000
 
 

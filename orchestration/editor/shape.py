@@ -82,11 +82,20 @@ def elements(definition: dict[str, Any]) -> list[dict[str, Any]]:
             element["position"] = where
         result.append(element)
     ids = {s["id"] for s in steps(definition)}
+    conditioned: dict[str, int] = {}
+    for conn in connections(definition):
+        if conn.get("condition") and not conn.get("default"):
+            conditioned[conn.get("from")] = conditioned.get(conn.get("from"), 0) + 1
+    seen: dict[str, int] = {}
     for conn in connections(definition):
         source, target = conn.get("from"), conn.get("to")
         if source not in ids or target not in ids:
             continue
         classes = "default-path" if conn.get("default") else ""
+        label = edge_label(conn)
+        if conditioned.get(source, 0) > 1 and conn.get("condition") and not conn.get("default"):
+            seen[source] = seen.get(source, 0) + 1  # conditions are checked in this order
+            label = f"{seen[source]}. {label}"
         result.append(
             {
                 "group": "edges",
@@ -94,7 +103,7 @@ def elements(definition: dict[str, Any]) -> list[dict[str, Any]]:
                     "id": Connection(source, target).id,
                     "source": source,
                     "target": target,
-                    "label": edge_label(conn),
+                    "label": label,
                 },
                 "classes": classes,
             }
@@ -210,3 +219,27 @@ def add_connection(definition: dict[str, Any], source_id: str, target_id: str) -
     result = copy.deepcopy(definition)
     result["connections"] = [*connections(result), {"from": source_id, "to": target_id}]
     return result
+
+
+def move_connection(
+    definition: dict[str, Any], source_id: str, target_id: str, delta: int
+) -> dict[str, Any]:
+    """Check this connection earlier (-1) or later (+1) among its source's connections."""
+    result = copy.deepcopy(definition)
+    conns = connections(result)
+    mine = [i for i, c in enumerate(conns) if c.get("from") == source_id]
+    here = next((i for i in mine if conns[i].get("to") == target_id), None)
+    if here is None:
+        return result
+    place = mine.index(here) + delta
+    if 0 <= place < len(mine):
+        other = mine[place]
+        conns[here], conns[other] = conns[other], conns[here]
+    result["connections"] = conns
+    return result
+
+
+def order_of(definition: dict[str, Any], source_id: str, target_id: str) -> tuple[int, int]:
+    """(position from 1, count) of a connection among its source's connections."""
+    mine = [c.get("to") for c in connections(definition) if c.get("from") == source_id]
+    return (mine.index(target_id) + 1 if target_id in mine else 0), len(mine)

@@ -260,7 +260,14 @@ def editor_connection(request: HttpRequest, slug: str, number: int) -> HttpRespo
     if connection is None:
         return _panel(request, version, "properties-empty")
     steps = {s["id"]: s for s in shape.steps(version.definition)}
-    extra = {"connection": connection, "source": steps.get(source), "target": steps.get(target)}
+    position, count = shape.order_of(version.definition, source, target)
+    extra = {
+        "connection": connection,
+        "source": steps.get(source),
+        "target": steps.get(target),
+        "position": position,
+        "count": count,
+    }
     if request.method != "POST":
         form = ConnectionForm(connection=connection)
         form.initial["revision"] = version.revision
@@ -270,6 +277,9 @@ def editor_connection(request: HttpRequest, slug: str, number: int) -> HttpRespo
     if not form.is_valid():
         return _panel(request, version, "connection-form", status=422, form=form, **extra)
     definition = shape.replace_connection(version.definition, form.to_connection())
+    move = {"earlier": -1, "later": 1}.get(request.POST.get("move", ""), 0)
+    if move:
+        definition = shape.move_connection(definition, source, target, move)
     try:
         save(version, definition, request.user, form.cleaned_data["revision"])
     except DraftConflict:
@@ -277,6 +287,7 @@ def editor_connection(request: HttpRequest, slug: str, number: int) -> HttpRespo
         return _trigger(response, "podium:draft-conflict", {"message": conflict_message(version)})
     form = ConnectionForm(connection=form.to_connection())
     form.initial["revision"] = version.revision
+    extra["position"], extra["count"] = shape.order_of(version.definition, source, target)
     response = _panel(request, version, "connection-form", form=form, saved=True, **extra)
     return _trigger(response, "podium:draft-saved", saved_payload(request, version, True))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.actions import cancel_step_tasks
 from audit.chain import Actor
 from orchestration.engine import compensation, dispatch, outcomes
 from orchestration.engine import events as ev
@@ -115,7 +116,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
             finished_at=tx.now,
             actor=actor.label[:150],
         )
-        _cancel_tasks_of(run)
+        cancel_step_tasks(run, f"The step was skipped: {reason}")
         tx.change(outputs={**tx.instance.outputs, run.step_id: output or {}})
         tx.event(ev.step_operated(run.instance, run, "skipped", actor, reason))
         step = tx.step(run.step_id)
@@ -127,14 +128,6 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         if not tx.new_runs and not tx.ready:
             outcomes.finish_if_idle(tx, run)
         dispatch.after_commit(tx.save() + _frozen_runs(run.instance))
-
-
-def _cancel_tasks_of(run: StepRun) -> None:
-    from approvals.models import OPEN_TASK_STATUSES, HumanTask, TaskStatus
-
-    HumanTask.objects.filter(step_run=run, status__in=OPEN_TASK_STATUSES).update(
-        status=TaskStatus.CANCELLED
-    )
 
 
 def _frozen_runs(instance: FlowInstance) -> list[int]:

@@ -137,3 +137,22 @@ class TestStartingACase:
         assert response.status_code == 200
         assert b"publish a version first" in response.content
         assert as_user(world.owner).post(self.url(world), {}).status_code == 409
+
+
+def test_fields_come_in_a_stable_order_even_when_the_database_reorders_keys():
+    schema = {
+        "required": ["supplier", "amount"],
+        "properties": {
+            "urgent": {"type": "boolean"},
+            "amount": {"type": "number"},
+            "note": {"type": "string", "x-order": 0},
+            "supplier": {"type": "string"},
+        },
+    }
+    assert list(StartForm(schema).fields) == [
+        "note",
+        "supplier",
+        "amount",
+        "urgent",
+        BUSINESS_KEY_FIELD,
+    ]

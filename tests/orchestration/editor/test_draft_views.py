@@ -245,3 +245,18 @@ class TestProperties:
         )
         assert "text-danger" in bad.content.decode()
         assert "Looks right" in good.content.decode()
+
+
+def test_conditions_are_checked_in_an_order_people_can_change(client, world):
+    client.force_login(world.owner)
+    url = reverse("orchestration:editor_connection", args=[world.flow.slug, 2])
+    response = client.post(
+        url,
+        {"source": "check", "target": "failed", "revision": 1, "default": "on", "move": "earlier"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "Checked 1 of 2" in response.content.decode()
+    world.v2.refresh_from_db()
+    order = [c["to"] for c in world.v2.definition["connections"] if c["from"] == "check"]
+    assert order == ["failed", "pay"]
