@@ -78,3 +78,22 @@ def test_a_step_id_that_is_not_usable_is_refused():
     graph["nodes"].append({"id": "Bad Id", "kind": "set", "x": 0, "y": 0})
     with pytest.raises(shape.ShapeError, match="not a usable step id"):
         shape.apply_graph(invoice_definition(), graph)
+
+
+def test_several_conditions_out_of_one_step_show_the_order_they_are_checked_in():
+    definition = invoice_definition()
+    definition["connections"].append({"from": "check", "to": "paid", "condition": "data.vip"})
+    labels = {
+        e["data"]["id"]: e["data"]["label"]
+        for e in shape.elements(definition)
+        if e["group"] == "edges"
+    }
+    assert labels["check->pay"] == "1. data.amount > 0"
+    assert labels["check->paid"] == "2. data.vip"
+    assert labels["check->failed"] == "otherwise"
+    moved = shape.move_connection(definition, "check", "paid", -1)
+    assert [c["to"] for c in moved["connections"] if c["from"] == "check"] == [
+        "pay",
+        "paid",
+        "failed",
+    ]
