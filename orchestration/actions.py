@@ -49,10 +49,14 @@ def _locked(version: FlowVersion) -> FlowVersion:
     return FlowVersion.objects.select_for_update().select_related("flow").get(pk=version.pk)
 
 
+# Paths under /flows/ that a flow's slug must not take.
+RESERVED_SLUGS = frozenset({"new", "import", "editor", "handoff", "api"})
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:70] or "flow"
     slug, n = base, 1
-    while Flow.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Flow.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -100,6 +104,9 @@ def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]
 
 
 def _flow_from_metadata(meta: dict[str, Any], user: Any) -> Flow:
+    if meta["slug"] in RESERVED_SLUGS:
+        message = f"The short name '{meta['slug']}' is reserved by Podium; choose another."
+        raise DefinitionError([error("reserved_slug", message, field="flow.slug")])
     owner, owner_problems = _resolve_owner(meta.get("owner"), "owner")
     handler, handler_problems = _resolve_owner(meta.get("exception_owner"), "exception_owner")
     if owner_problems or handler_problems:

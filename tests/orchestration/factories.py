@@ -1,40 +1,12 @@
-"""Factories for flows and versions, shared by the orchestration tests."""
+"""Flow definitions built in code, and published versions of them, for engine tests."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 from typing import Any
 
-import factory
-
-from orchestration.access import grant_owner_permissions
-from orchestration.models import Flow, FlowVersion, VersionStatus
-from tests.factories import TeamFactory
-
-
-class FlowFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Flow
-        django_get_or_create = ("slug",)
-
-    name = factory.Sequence(lambda n: f"Flow {n}")
-    slug = factory.Sequence(lambda n: f"flow-{n}")
-    owner_team = factory.SubFactory(TeamFactory)
-
-    @factory.post_generation
-    def permissions(self, create: bool, extracted: Any, **kwargs: Any) -> None:
-        if create:
-            grant_owner_permissions(self)
-
-
-class FlowVersionFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = FlowVersion
-
-    flow = factory.SubFactory(FlowFactory)
-    number = factory.Sequence(lambda n: n + 1)
-    status = VersionStatus.PUBLISHED
-    definition = factory.LazyFunction(lambda: sequence_definition(2))
+from orchestration.models import FlowVersion
+from tests.factories import FlowFactory, FlowVersionFactory
 
 
 def step(step_id: str, kind: str, **extra: Any) -> dict[str, Any]:

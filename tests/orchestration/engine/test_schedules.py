@@ -4,14 +4,16 @@ from django_celery_beat.models import PeriodicTask
 from orchestration import actions
 from orchestration.engine.schedules import start_scheduled
 from orchestration.models import FlowInstance, FlowVersion
-from tests.factories import TeamFactory, UserFactory
-from tests.orchestration.factories import FlowFactory, definition, link, step
+from tests.factories import FlowFactory, TeamFactory, UserFactory
+from tests.orchestration.factories import definition, link, step
 
 
 def scheduled(cron: str) -> dict:
     return definition(
-        [step("start", "start", config={"triggers": [{"type": "schedule", "cron": cron}]}),
-         step("end", "end")],
+        [
+            step("start", "start", config={"triggers": [{"type": "schedule", "cron": cron}]}),
+            step("end", "end"),
+        ],
         [link("start", "end")],
     )
 
