@@ -388,3 +388,24 @@ class AllowedTargetForm(StyledForm):
                 "Enter a host name or an IP address, e.g. erp.internal or 10.0.0.5."
             )
         return host.strip("[]")
+
+
+class OwnershipForm(StyledForm):
+    owner_team = forms.ModelChoiceField(
+        Group.objects.order_by("name"),
+        required=False,
+        label="Accountable team",
+        empty_label="No team",
+    )
+    exception_owner_team = forms.ModelChoiceField(
+        Group.objects.order_by("name"),
+        required=False,
+        label="Team told about failures",
+        empty_label="No team",
+    )
+    reason = forms.CharField(
+        label="Why the change",
+        max_length=1000,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Accounts payable moved to Treasury"}),
+        error_messages={"required": "Say why the owners change; it is kept in the audit log."},
+    )

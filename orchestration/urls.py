@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from orchestration import access_views, api, instance_views, views
+from orchestration import access_views, api, instance_views, ownership_views, views
 
 app_name = "orchestration"
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
         views.version_new_draft,
         name="version_new_draft",
     ),
+    path("flows/<slug:slug>/owners/", ownership_views.flow_owners, name="flow_owners"),
     path("flows/<slug:slug>/access/grant/", access_views.access_grant, name="access_grant"),
     path("flows/<slug:slug>/access/revoke/", access_views.access_revoke, name="access_revoke"),
     path("flows/<slug:slug>/tokens/", access_views.token_create, name="token_create"),

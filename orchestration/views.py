@@ -21,6 +21,7 @@ from orchestration.forms import (
     ImportYamlForm,
     NewFlowForm,
     NoteForm,
+    OwnershipForm,
     StartForm,
     TokenForm,
     input_schema_of,
@@ -149,7 +150,7 @@ def flow_import(request: HttpRequest) -> HttpResponse:
 # --- One flow --------------------------------------------------------------------------
 
 
-def _flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
+def flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
     versions = list(flow.versions.select_related("published_by", "created_by"))
     current = next((v for v in versions if v.status == VersionStatus.PUBLISHED), None)
     perms = access.permissions_on(request.user, flow)
@@ -172,6 +173,12 @@ def _flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
         context["start_form"] = _start_form(current)
     if perms["publish"]:
         context.update(access_context(flow))
+        context["ownership_form"] = OwnershipForm(
+            initial={
+                "owner_team": flow.owner_team,
+                "exception_owner_team": flow.exception_owner_team,
+            }
+        )
     if perms["operate"]:
         context.update(tokens_context(flow))
     return context
@@ -179,7 +186,7 @@ def _flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
 
 def flow_detail(request: HttpRequest, slug: str) -> HttpResponse:
     flow = access.get_flow(request.user, slug)
-    return TemplateResponse(request, "orchestration/flow_detail.html", _flow_context(request, flow))
+    return TemplateResponse(request, "orchestration/flow_detail.html", flow_context(request, flow))
 
 
 def version_yaml(request: HttpRequest, slug: str, number: int) -> HttpResponse:
@@ -201,7 +208,7 @@ def _version_action(request: HttpRequest, slug: str, number: int, perm: str) -> 
 
 
 def _refused(request: HttpRequest, flow: Flow, message: str, status: int = 409) -> HttpResponse:
-    context = _flow_context(request, flow)
+    context = flow_context(request, flow)
     context["version_error"] = message
     return render(
         request, "orchestration/flow_detail.html", context, fragment="versions", status=status
@@ -284,7 +291,7 @@ def flow_import_draft(request: HttpRequest, slug: str) -> HttpResponse:
         problems = problems_of(exc)
         if problems is None:
             raise
-        context = _flow_context(request, flow)
+        context = flow_context(request, flow)
         context["import_problems"] = problems
         return render(
             request, "orchestration/flow_detail.html", context, fragment="versions", status=422

@@ -46,6 +46,12 @@ def celery_worker(transactional_db: None):
 
     from config.celery import app
 
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                      shutdown_timeout=10, loglevel="WARNING") as worker:
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        loglevel="WARNING",
+    ) as worker:
         yield worker

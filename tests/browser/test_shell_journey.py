@@ -16,7 +16,9 @@ def test_a_user_signs_in_visits_every_area_and_signs_out(page: Page):
     sign_in(page, "olivia", PASSWORD)
     screenshot(page, "overview")
     for area in AREAS:
-        page.get_by_role("navigation", name="Main navigation").get_by_role("link", name=area).click()
+        page.get_by_role("navigation", name="Main navigation").get_by_role(
+            "link", name=area
+        ).click()
         expect(page.locator("h1.page-title")).to_be_visible()
         expect(page.locator(".nav-item.active")).to_contain_text(area)
         screenshot(page, f"area-{area.lower()}")

@@ -29,9 +29,13 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_it_starts_in_embedded_mode_without_any_variables(tmp_path):
-    result = run_manage("shell", "-c", "from django.conf import settings; "
-                        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)",
-                        PODIUM_VAR_DIR=str(tmp_path))
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)",
+        PODIUM_VAR_DIR=str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "sqlite3 filesystem://" in result.stdout
 

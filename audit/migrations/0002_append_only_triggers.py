@@ -85,6 +85,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("audit", "0002_verificationrun_remove_auditevent_audit_flow_time_and_more")]
+    dependencies = [("audit", "0001_initial")]
 
     operations = [migrations.RunPython(forward, backward)]
