@@ -51,7 +51,7 @@ def test_a_change_without_a_reason_is_refused_and_nothing_changes(client, world)
 
 
 def test_an_outsider_gets_404_and_a_viewer_gets_403(client, world):
-    flow, owner, finance, treasury = world
+    flow, _owner, _finance, treasury = world
     client.force_login(UserFactory(username="outsider"))
     assert post(client, flow, owner_team=treasury.pk, reason="x").status_code == 404
     viewer_team = TeamFactory(name="Viewers")
