@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from audit.chain import Actor, Entry, append_at_head
-from orchestration.engine import dispatch
+from django.db import connection
+
+from audit.chain import Actor, Entry, build_events, insert_events
+from audit.models import AuditEvent
+from orchestration.engine import dispatch, pg_write
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.expressions import build_context
 from orchestration.models import FlowInstance, StepRun, StepStatus
@@ -80,23 +83,38 @@ class Transition:
 
     def save(self) -> list[int]:
         """Write everything; return the ids of new runs that are ready to execute."""
-        self.flush_runs()
+        instance = self.instance
+        if any(subject is not None and subject.pk is None for _, subject in self.entries):
+            self.flush_runs()  # audit events name their runs, so those need ids first
+        unsaved = [run for run in self.new_runs if run.pk is None]
+        for entry, subject in self.entries:
+            if subject is not None:
+                entry.object_id = str(subject.pk)
+        events, head = build_events(
+            instance.audit_stream,
+            (instance.audit_seq, instance.audit_hash),
+            [entry for entry, _ in self.entries],
+        )
+        instance.audit_seq, instance.audit_hash = head
+        changes = {name: getattr(instance, name) for name in self.instance_fields}
+        if events:
+            changes.update(audit_seq=head[0], audit_hash=head[1])
+        if changes:
+            changes["updated_at"] = self.now
+        if connection.vendor == "postgresql":
+            pg_write.write(unsaved, events, instance.pk, changes)
+        else:
+            self._save_with_orm(unsaved, events, changes)
         for run, delay in self.retries:
             dispatch.retry_after_commit(run.pk, delay)
-        instance = self.instance
-        fields = {name: getattr(instance, name) for name in self.instance_fields}
-        if self.entries:
-            for entry, subject in self.entries:
-                if subject is not None:
-                    entry.object_id = str(subject.pk)
-            seq, digest = append_at_head(
-                instance.audit_stream,
-                (instance.audit_seq, instance.audit_hash),
-                [entry for entry, _ in self.entries],
-            )
-            instance.audit_seq, instance.audit_hash = seq, digest
-            fields.update(audit_seq=seq, audit_hash=digest)
-        if fields:
-            fields["updated_at"] = self.now
-            FlowInstance.objects.filter(pk=instance.pk).update(**fields)
         return self.ready + [r.pk for r in self.new_runs if r.status == StepStatus.QUEUED]
+
+    def _save_with_orm(
+        self, runs: list[StepRun], events: list[AuditEvent], changes: dict[str, Any]
+    ) -> None:
+        if runs:
+            StepRun.objects.bulk_create(runs)
+        if events:
+            insert_events(events)
+        if changes:
+            FlowInstance.objects.filter(pk=self.instance.pk).update(**changes)

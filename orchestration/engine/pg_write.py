@@ -1,0 +1,69 @@
+"""PostgreSQL: a transition's inserts and its case update in one statement.
+
+A data-modifying CTE inserts the new step runs and audit events and updates the case
+row in a single round trip, so a step transition costs three statements (lock, run
+update, this) and one commit. Other databases use the ORM (Transition.save).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+from audit.models import AuditEvent
+from orchestration.models import FlowInstance, StepRun
+
+
+def _insert(name: str, model: type[Model], rows: list[Model], returning: bool) -> tuple[str, list]:
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields
+    ]
+    table = connection.ops.quote_name(model._meta.db_table)
+    tail = " RETURNING id" if returning else ""
+    values = ", ".join([row_sql] * len(rows))
+    return f"{name} AS (INSERT INTO {table} ({columns}) VALUES {values}{tail})", params
+
+
+def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, list]:
+    meta = FlowInstance._meta
+    assignments, params = [], []
+    for name, value in changes.items():
+        field = meta.get_field(name)
+        assignments.append(f"{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    table = connection.ops.quote_name(meta.db_table)
+    sql = f"inst AS (UPDATE {table} SET {', '.join(assignments)} WHERE id = %s)"
+    return sql, [*params, instance_id]
+
+
+def write(
+    runs: list[StepRun], events: list[AuditEvent], instance_id: int, changes: dict[str, Any]
+) -> None:
+    """Insert `runs` (setting their ids) and `events`, and apply `changes` to the case."""
+    parts, params = [], []
+    for name, model, rows, returning in (
+        ("new_runs", StepRun, runs, True),
+        ("new_events", AuditEvent, events, False),
+    ):
+        if rows:
+            sql, values = _insert(name, model, rows, returning)
+            parts.append(sql)
+            params += values
+    if changes:
+        sql, values = _update_instance(instance_id, changes)
+        parts.append(sql)
+        params += values
+    if not parts:
+        return
+    select = "SELECT id FROM new_runs ORDER BY id" if runs else "SELECT 1 WHERE false"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {select}", params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for run, run_id in zip(runs, ids, strict=True):
+        run.pk = run_id
+        run._state.adding, run._state.db = False, connection.alias
