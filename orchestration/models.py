@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 
+from orchestration.fields import DocumentField
+
 
 class Flow(models.Model):
     name = models.CharField(max_length=200)
@@ -61,7 +63,7 @@ class FlowVersion(models.Model):
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=VersionStatus.choices, default="draft")
-    definition = models.JSONField()
+    definition = DocumentField()
     checksum = models.CharField(max_length=64, blank=True)
     revision = models.PositiveIntegerField(default=1)
     change_note = models.TextField(blank=True)
@@ -112,8 +114,8 @@ class FlowInstance(models.Model):
     status = models.CharField(max_length=12, choices=InstanceStatus.choices, default="running")
     business_key = models.CharField(max_length=200, blank=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default="manual")
-    input = models.JSONField(default=dict)
-    data = models.JSONField(default=dict)
+    input = DocumentField(default=dict)
+    data = DocumentField(default=dict)
     # The last output of each step, by step id: what expressions read as `steps.<id>`.
     outputs = models.JSONField(default=dict)
     error = models.TextField(blank=True)
