@@ -9,17 +9,8 @@ from django.template.loader import render_to_string
 
 from audit.masking import Masker
 from audit.models import AuditEvent, DecisionRecord
+from orchestration.decisions.routing import ROUTE_LABELS
 
-ROUTE_LABELS = {
-    "automatic": "Decided automatically",
-    "review": "Confidence below the threshold",
-    "escalate": "Confidence below the escalation band",
-    "guard": "A policy guard requires a person",
-    "never_automatic": "This outcome is never taken automatically",
-    "no_answer": "The AI had no answer",
-    "fallback": "The AI failed, so a person decides",
-    "shadow": "Shadow mode: a person always decides",
-}
 AFTER_LIMIT = 30
 
 
