@@ -24,12 +24,12 @@ def configure(database: str, broker_db: int = 15) -> None:
 
 
 def _create_database(url: str) -> None:
+    """A fresh database for every run, so figures never depend on what a run left behind."""
     if not url.startswith("postgres"):
         return
     import psycopg
 
     base, name = url.rsplit("/", 1)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')

@@ -106,19 +106,19 @@ def purge() -> None:
 
 
 def bare_celery(tasks: int) -> float:
-    """Drain rate of `tasks` queued no-op tasks."""
+    """Drain rate of `tasks` empty tasks: from the first send until the queue and the
+    workers' unacknowledged set are both empty."""
     store = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    store.delete("bench:count", "bench:first", "bench:last")
-    for _ in range(tasks):
-        app.send_task("bench.noop")
     process = worker({"PODIUM_BENCH_NOOP": "1"})
     try:
-        while int(store.get("bench:count") or 0) < tasks:
-            time.sleep(0.05)
+        started = time.perf_counter()
+        for _ in range(tasks):
+            app.send_task("bench.noop")
+        while store.llen("podium") or store.hlen("unacked"):
+            time.sleep(0.005)
+        return tasks / (time.perf_counter() - started)
     finally:
         stop(process)
-    first, last = float(store.get("bench:first")), float(store.get("bench:last"))
-    return tasks / (last - first)
 
 
 def engine_run(instances: int, steps: int, inline: int) -> float:
