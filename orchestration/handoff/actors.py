@@ -111,7 +111,7 @@ def actor_of(step: dict[str, Any]) -> tuple[str, str, str]:
             return f"system:{host}", host, "system"
         if kind == "action":
             name = config.get("action") or "action"
-            return f"system:python:{name}", f"Action: {name}", "system"
+            return f"system:python:{name}", _action_label(name), "system"
         if kind == "notify":
             return "system:email", "Email", "system"
         return f"system:flow:{config.get('flow', '')}", f"Flow: {config.get('flow', '')}", "system"
@@ -138,3 +138,11 @@ def gaps(step: dict[str, Any], flow_has_owner: bool) -> list[str]:
     if kind in EXTERNAL_KINDS and not has_any(step, ERROR_PATH_KEYS):
         found.append(f"{label} calls an outside system but has no error path")
     return found
+
+
+def _action_label(name: str) -> str:
+    """The registered action's own label ("Demo ERP: schedule a payment"), else its name."""
+    from orchestration.steps.python_action import ACTIONS
+
+    found = ACTIONS.get(name)
+    return found.label if found else f"Action: {name}"
