@@ -12,22 +12,19 @@ from playwright.sync_api import Page, expect
 
 from audit.models import AuditEvent, VerificationRun
 from audit.verification import record_run
-from tests.audit.conftest import DEFINITION, engine_events
+from tests.audit.builders import DEFINITION, engine_events, rejected_decision
 from tests.browser.conftest import screenshot, sign_in
 from tests.factories import (
     PASSWORD,
     FlowFactory,
     FlowInstanceFactory,
     FlowVersionFactory,
-    StepRunFactory,
     TeamFactory,
     UserFactory,
 )
 
 
 def _world():
-    from audit.models import DecisionRecord
-
     finance = TeamFactory(name="Finance")
     compliance = TeamFactory(name="Compliance")
     compliance.permissions.add(Permission.objects.get(codename="view_auditevent"))
@@ -62,40 +59,7 @@ def _world():
         ("step.succeeded", {"step": "start"}),
         ("step.waiting", {"step": "classify"}),
     )
-    run = StepRunFactory(instance=case, step_id="classify", kind="decision")
-    record = DecisionRecord.objects.create(
-        instance_id=case.pk,
-        step_run_id=run.pk,
-        flow_id=flow.pk,
-        flow_version_id=version.pk,
-        step_id="classify",
-        business_key=case.business_key,
-        inputs=case.input,
-        step_config=DEFINITION["steps"][1]["config"],
-        provider="rules",
-        model_version="rules-v3",
-        rationale="Amount is above the usual range for this supplier.",
-        policy_checks=[
-            {
-                "check": "guard",
-                "rule": "amount > 1000",
-                "label": "Large amount",
-                "result": "hold",
-                "detail": "amount 1200 is above 1000",
-            },
-            {"check": "threshold", "label": "Confidence threshold", "result": "pass"},
-        ],
-        confidence=0.62,
-        threshold=0.8,
-        route="guard",
-        proposed_outcome="approve",
-    )
-    record.finalise(
-        final_outcome="reject",
-        decided_by_kind="user",
-        decided_by="lee",
-        reviewer_reason="Supplier bank details changed last week.",
-    )
+    record = rejected_decision(case, inputs=case.input)
     engine_events(
         case,
         ("step.succeeded", {"step": "classify", "outcome": "reject"}),
