@@ -16,47 +16,13 @@ from audit.chain import Actor
 from audit.models import DecisionRecord
 from orchestration.engine.api import cancel_instance, start_instance
 from orchestration.models import FlowInstance, StepRun
+from tests.approvals.credit_flow import credit_flow
 from tests.factories import TeamFactory, UserFactory
 from tests.orchestration.factories import definition, link, published, step
 from tests.workers import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ACTOR = Actor.system("test")
-TABLE = [
-    {"when": "data.amount < 1000", "outcome": "approve", "confidence": 0.95},
-    {"when": "data.amount < 50000", "outcome": "approve", "confidence": 0.55},
-    {"when": "true", "outcome": "reject", "confidence": 0.9},
-]
-
-
-def credit_flow():
-    steps = [
-        step("start", "start"),
-        step(
-            "credit_check",
-            "decision",
-            owner="team:Credit review",
-            sla={"minutes": 60},
-            config={
-                "outcomes": ["approve", "reject"],
-                "fields": ["amount", "supplier"],
-                "providers": [{"type": "rules", "table": TABLE}],
-                "threshold": 0.8,
-                "review_team": "team:Credit review",
-            },
-        ),
-        step("pay", "set", config={"assign": {"paid": "true"}}),
-        step("refuse", "set", config={"assign": {"paid": "false"}}),
-        step("end", "end", config={"result": "success"}),
-    ]
-    links = [
-        link("start", "credit_check"),
-        link("credit_check", "pay", condition="steps.credit_check.outcome == 'approve'"),
-        link("credit_check", "refuse", default=True),
-        link("pay", "end"),
-        link("refuse", "end"),
-    ]
-    return published(definition(steps, links))
 
 
 def approval_flow(**config):

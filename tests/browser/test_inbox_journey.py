@@ -12,50 +12,14 @@ from audit.chain import Actor
 from audit.models import DecisionRecord
 from orchestration.engine.api import start_instance
 from orchestration.models import FlowInstance
+from tests.approvals.credit_flow import credit_flow
 from tests.browser.conftest import screenshot, sign_in
 from tests.factories import PASSWORD, TeamFactory, UserFactory
-from tests.orchestration.factories import definition, link, published, step
 from tests.workers import wait_for
 
 WAIT = 15_000  # ms: the shared test machine is often busy
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-TABLE = [
-    {"when": "data.amount < 1000", "outcome": "approve", "confidence": 0.95},
-    {"when": "data.amount < 50000", "outcome": "approve", "confidence": 0.55},
-    {"when": "true", "outcome": "reject", "confidence": 0.9},
-]
-
-
-def credit_flow():
-    steps = [
-        step("start", "start"),
-        step(
-            "credit_check",
-            "decision",
-            label="Credit check",
-            owner="team:Credit review",
-            sla={"minutes": 120},
-            config={
-                "outcomes": ["approve", "reject"],
-                "fields": ["amount", "supplier"],
-                "providers": [{"type": "rules", "table": TABLE}],
-                "threshold": 0.8,
-                "review_team": "team:Credit review",
-            },
-        ),
-        step("pay", "set", config={"assign": {"paid": "true"}}),
-        step("refuse", "set", config={"assign": {"paid": "false"}}),
-        step("end", "end", config={"result": "success"}),
-    ]
-    links = [
-        link("start", "credit_check"),
-        link("credit_check", "pay", condition="steps.credit_check.outcome == 'approve'"),
-        link("credit_check", "refuse", default=True),
-        link("pay", "end"),
-        link("refuse", "end"),
-    ]
-    return published(definition(steps, links), name="Supplier payments")
 
 
 def test_an_approver_overrides_an_unsure_ai_and_the_record_shows_both(page: Page, celery_worker):
@@ -64,7 +28,7 @@ def test_an_approver_overrides_an_unsure_ai_and_the_record_shows_both(page: Page
     auditor = UserFactory(username="casey", first_name="Casey", last_name="Compliance")
     auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
     instance = start_instance(
-        credit_flow(),
+        credit_flow(sla_minutes=120, name="Supplier payments"),
         {"amount": 12400, "supplier": "Lumen SARL", "country": "FR"},
         trigger="manual",
         actor=Actor.system("test"),
