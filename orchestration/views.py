@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.chain import Actor
@@ -71,13 +71,6 @@ def _problem_text(problem: Any) -> str:
     where = getattr(problem, "step_id", None) or getattr(problem, "field", None)
     text = f"{where}: {message}" if where else message
     return text if getattr(problem, "is_error", True) else f"Warning — {text}"
-
-
-def url_or_path(name: str, path: str, **kwargs: Any) -> str:
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return path
 
 
 # --- Flows list ------------------------------------------------------------------------
@@ -161,13 +154,9 @@ def flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
         "draft": next((v for v in versions if v.status == VersionStatus.DRAFT), None),
         "perms": perms,
         "recent": flow.instances.select_related("version", "started_by").order_by("-id")[:10],
-        "editor_url": url_or_path(
-            "orchestration:editor", f"/flows/{flow.slug}/editor/", slug=flow.slug
-        ),
-        "register_url": url_or_path("audit:register", "", slug=flow.slug),
-        "handoff_url": url_or_path(
-            "orchestration:handoff", f"/flows/{flow.slug}/handoff/", slug=flow.slug
-        ),
+        "editor_url": reverse("orchestration:editor", args=[flow.slug]),
+        "register_url": reverse("audit:register", args=[flow.slug]),
+        "handoff_url": reverse("orchestration:handoff", args=[flow.slug]),
     }
     if perms["operate"] and current is not None:
         context["start_form"] = _start_form(current)
