@@ -7,18 +7,21 @@ update, this) and one commit. Other databases use the ORM (Transition.save).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from audit.models import AuditEvent
 from orchestration.models import FlowInstance, StepRun
 
 
-def _insert(name: str, model: type[Model], rows: list[Model], returning: bool) -> tuple[str, list]:
+def _insert(
+    name: str, model: type[Model], rows: Sequence[Model], returning: bool
+) -> tuple[str, list]:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [
         f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields
@@ -33,8 +36,8 @@ def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, li
     meta = FlowInstance._meta
     assignments, params = [], []
     for name, value in changes.items():
-        field = meta.get_field(name)
-        assignments.append(f"{connection.ops.quote_name(field.column)} = %s")
+        field = cast(Field, meta.get_field(name))
+        assignments.append(f"{connection.ops.quote_name(str(field.column))} = %s")
         params.append(field.get_db_prep_save(value, connection))
     table = connection.ops.quote_name(meta.db_table)
     sql = f"inst AS (UPDATE {table} SET {', '.join(assignments)} WHERE id = %s)"
@@ -46,10 +49,11 @@ def write(
 ) -> None:
     """Insert `runs` (setting their ids) and `events`, and apply `changes` to the case."""
     parts, params = [], []
-    for name, model, rows, returning in (
+    inserts: list[tuple[str, type[Model], Sequence[Model], bool]] = [
         ("new_runs", StepRun, runs, True),
         ("new_events", AuditEvent, events, False),
-    ):
+    ]
+    for name, model, rows, returning in inserts:
         if rows:
             sql, values = _insert(name, model, rows, returning)
             parts.append(sql)

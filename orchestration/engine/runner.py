@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.chain import Actor
 from orchestration.engine import events as ev
 from orchestration.engine import outcomes
+from orchestration.engine.locking import lock_run
 from orchestration.engine.state import StaleRun, set_step_status
 from orchestration.engine.transition import Transition
 from orchestration.models import InstanceStatus, StepRun, StepStatus
@@ -37,16 +38,6 @@ class Claim:
     run: StepRun
     context: StepContext
     lease_started: datetime
-
-
-def lock_run(step_run_id: int) -> StepRun | None:
-    """The run and its instance, both locked.
-
-    Locking the run row too matters on PostgreSQL: after waiting for a lock, READ
-    COMMITTED re-reads only the rows it locked, so an unlocked run would be stale.
-    """
-    runs = StepRun.objects.select_related("instance").select_for_update()
-    return runs.filter(pk=step_run_id).first()
 
 
 def process(step_run_id: int, worker: str = "") -> list[int]:
