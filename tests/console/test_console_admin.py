@@ -138,3 +138,12 @@ def test_a_host_that_is_not_a_name_or_address_is_refused(client, admin, host):
 def test_an_ipv6_address_is_stored_without_brackets(client, admin):
     client.post(reverse("console:allow_list"), {"host": "[::1]"})
     assert AllowedTarget.objects.get().host == "::1"
+
+
+@pytest.mark.django_db
+def test_the_console_links_to_the_ai_endpoint_settings(client):
+    client.force_login(UserFactory(username="root2", is_staff=True, is_superuser=True))
+    page = client.get(reverse("console:home"))
+    assert page.status_code == 200
+    assert reverse("admin:decisions_llmendpoint_changelist").encode() in page.content
+    assert client.get(reverse("admin:decisions_llmendpoint_add")).status_code == 200
