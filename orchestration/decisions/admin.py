@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from audit.admin import AuditedModelAdmin
 from orchestration.decisions.models import LlmEndpoint, ModelVersion
@@ -7,6 +8,7 @@ from orchestration.decisions.models import LlmEndpoint, ModelVersion
 @admin.register(LlmEndpoint)
 class LlmEndpointAdmin(AuditedModelAdmin):
     list_display = ("name", "base_url", "model", "api_key_env", "timeout_seconds")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(ModelVersion)
