@@ -41,9 +41,12 @@ from orchestration.models import (  # noqa: E402
     VersionStatus,
 )
 
+# BENCH_POOL=threads BENCH_CONCURRENCY=4 compares both sides on a thread pool instead.
+POOL = os.environ.get("BENCH_POOL", "prefork")
+CONCURRENCY = os.environ.get("BENCH_CONCURRENCY", "2")
 WORKER_ARGS = [
-    "--pool=prefork",
-    "--concurrency=2",
+    f"--pool={POOL}",
+    f"--concurrency={CONCURRENCY}",
     "--loglevel=ERROR",
     "--without-heartbeat",
     "--without-mingle",
@@ -186,7 +189,7 @@ def main() -> None:
     purge()
     print(
         f"database: {connection.vendor}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}, "
-        f"{args.instances} instances x {args.steps} no-op steps, worker prefork -c 2",
+        f"{args.instances} instances x {args.steps} no-op steps, worker {POOL} -c {CONCURRENCY}",
         flush=True,
     )
     bare = bare_celery(args.instances * args.steps)
