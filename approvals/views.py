@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -41,11 +42,18 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return _task_list(request, tasks, {"tab": "mine", "heading": "My tasks"})
 
 
+def _busiest_first(teams: list[Group]) -> Group:
+    """The first of the user's teams (by name) with open work; else the first team."""
+    open_work = queries.open_tasks(HumanTask.objects.filter(assignee_team__in=teams))
+    busy = set(open_work.order_by().values_list("assignee_team_id", flat=True).distinct())
+    return next((team for team in teams if team.pk in busy), teams[0])
+
+
 @require_GET
 def team_queue(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
     teams = list(access.teams_for(request.user))
     if team_id is None and teams:
-        return redirect("approvals:team_queue", team_id=teams[0].pk)
+        return redirect("approvals:team_queue", team_id=_busiest_first(teams).pk)
     if team_id is None:
         return _task_list(
             request,

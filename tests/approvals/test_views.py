@@ -8,6 +8,7 @@ from django.urls import reverse
 from approvals import actions
 from approvals.models import HumanTask
 from tests.approvals.conftest import approval_step, make_task
+from tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +280,13 @@ def test_the_task_page_shows_agreement_and_links_the_record_only_for_auditors(cl
         b"decision-record-link"
         not in as_user(client, alex).get(reverse("approvals:task", args=[task.pk])).content
     )
+
+
+def test_team_queues_open_on_a_team_that_has_work(client, team, alex):
+    empty = TeamFactory(name="Accounts")  # sorts before Finance, but has no tasks
+    alex.groups.add(empty)
+    make_task()
+    client.force_login(alex)
+    response = client.get(reverse("approvals:team_queues"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("approvals:team_queue", args=[team.pk])

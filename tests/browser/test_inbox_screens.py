@@ -85,7 +85,13 @@ def world(engine):  # noqa: F811
         amount=2400, country="FR", customer="Lumen SARL", years_as_customer=4, open_invoices=2
     )
     review_task = decide(run, decision_step(), instance, context).task
-    return {"alex": alex, "blake": blake, "tasks": tasks, "review": review_task}
+    return {
+        "alex": alex,
+        "blake": blake,
+        "finance": finance,
+        "tasks": tasks,
+        "review": review_task,
+    }
 
 
 def test_inbox_screens(page: Page, world):
@@ -96,6 +102,9 @@ def test_inbox_screens(page: Page, world):
     screenshot(page, "inbox-my-tasks")
 
     page.get_by_role("link", name="Team queues").click()
+    expect(page.get_by_test_id("task-table")).to_be_visible(timeout=WAIT)
+    # The first queue shown depends on team names; the overdue task is Finance's.
+    page.goto(f"/inbox/teams/{world['finance'].pk}/")
     expect(page.get_by_test_id("task-table")).to_be_visible(timeout=WAIT)
     screenshot(page, "inbox-team-queue")
 
