@@ -15,14 +15,16 @@ from orchestration.models import Flow
 from orchestration.views import access_context, render, tokens_context
 
 
-def _access_fragment(
-    request: HttpRequest, flow: Flow, status: int = 200, **extra: Any
+def _card(
+    request: HttpRequest, flow: Flow, fragment: str, status: int = 200, **extra: Any
 ) -> HttpResponse:
+    """Re-render one card of the flow page ("access" or "tokens") after an action."""
+    context_for = {"access": access_context, "tokens": tokens_context}[fragment]
     context = {"flow": flow, "perms": access.permissions_on(request.user, flow)}
-    context.update(access_context(flow, extra.pop("form", None)))
+    context.update(context_for(flow, extra.pop("form", None)))
     context.update(extra)
     return render(
-        request, "orchestration/flow_detail.html", context, fragment="access", status=status
+        request, "orchestration/flow_detail.html", context, fragment=fragment, status=status
     )
 
 
@@ -31,15 +33,15 @@ def access_grant(request: HttpRequest, slug: str) -> HttpResponse:
     flow = access.get_flow(request.user, slug, access.MANAGE)
     form = GrantForm(request.POST)
     if not form.is_valid():
-        return _access_fragment(request, flow, 422, form=form)
+        return _card(request, flow, "access", 422, form=form)
     holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
     if not access.grant(flow, holder, perm, by=request.user):
-        return _access_fragment(
-            request, flow, 409, access_message="They already have that permission."
+        return _card(
+            request, flow, "access", 409, access_message="They already have that permission."
         )
     if not request.htmx:
         return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
-    return _access_fragment(request, flow, access_message="Permission granted.")
+    return _card(request, flow, "access", access_message="Permission granted.")
 
 
 @require_POST
@@ -47,29 +49,18 @@ def access_revoke(request: HttpRequest, slug: str) -> HttpResponse:
     flow = access.get_flow(request.user, slug, access.MANAGE)
     form = GrantForm(request.POST)
     if not form.is_valid():
-        return _access_fragment(request, flow, 422, form=form)
+        return _card(request, flow, "access", 422, form=form)
     holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
     if not access.revoke(flow, holder, perm, by=request.user):
-        return _access_fragment(
-            request, flow, 409, access_message="That permission was already taken away."
+        return _card(
+            request, flow, "access", 409, access_message="That permission was already taken away."
         )
     if not request.htmx:
         return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
-    return _access_fragment(request, flow, access_message="Permission taken away.")
+    return _card(request, flow, "access", access_message="Permission taken away.")
 
 
 # --- API tokens ------------------------------------------------------------------------
-
-
-def _tokens_fragment(
-    request: HttpRequest, flow: Flow, status: int = 200, **extra: Any
-) -> HttpResponse:
-    context = {"flow": flow, "perms": access.permissions_on(request.user, flow)}
-    context.update(tokens_context(flow, extra.pop("form", None)))
-    context.update(extra)
-    return render(
-        request, "orchestration/flow_detail.html", context, fragment="tokens", status=status
-    )
 
 
 @require_POST
@@ -77,19 +68,20 @@ def token_create(request: HttpRequest, slug: str) -> HttpResponse:
     flow = access.get_flow(request.user, slug, access.OPERATE)
     form = TokenForm(request.POST)
     if not form.is_valid():
-        return _tokens_fragment(request, flow, 422, form=form)
+        return _card(request, flow, "tokens", 422, form=form)
     token, secret = tokens.create_token(flow, form.cleaned_data["name"], by=request.user)
     # The secret is in this one response only; it is stored as a hash.
-    return _tokens_fragment(request, flow, new_token=token, new_secret=secret)
+    return _card(request, flow, "tokens", new_token=token, new_secret=secret)
 
 
 @require_POST
 def token_revoke(request: HttpRequest, slug: str, token_id: int) -> HttpResponse:
     token = access.get_token(request.user, slug, token_id, access.OPERATE)
     if not tokens.revoke_token(token, by=request.user):
-        return _tokens_fragment(
-            request, token.flow, 409, token_message="That token was already revoked."
+        return _card(
+            request, token.flow, "tokens", 409, token_message="That token was already revoked."
         )
     if not request.htmx:
         return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#tokens")
-    return _tokens_fragment(request, token.flow, token_message=f"Token “{token.name}” revoked.")
+    message = f"Token “{token.name}” revoked."
+    return _card(request, token.flow, "tokens", token_message=message)
