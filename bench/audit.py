@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -30,6 +29,7 @@ import django
 
 django.setup()
 
+from _measure import percentile, summary, throwaway_database  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -123,10 +123,6 @@ def _run_writers(
     return timings, time.perf_counter() - started
 
 
-def _p(timings: list[float], q: int) -> float:
-    return statistics.quantiles(timings, n=100)[q - 1]
-
-
 def bench_append() -> None:
     ids = _instances(TRANSITIONS * WRITERS)
     for pk in ids[:50]:  # warm up
@@ -135,17 +131,20 @@ def bench_append() -> None:
     # Latency: one writer, alternating plain and audited transitions on distinct rows.
     plain, _ = _run_writers(ids[:half], with_audit=False, writers=1)
     audited, _ = _run_writers(ids[half:], with_audit=True, writers=1)
-    print(f"transition without audit event: p50 {_p(plain, 50):.2f} ms, p95 {_p(plain, 95):.2f} ms")
+    print(f"transition without audit event: {summary(plain, 2)}")
     print(
-        f"transition with audit event:    p50 {_p(audited, 50):.2f} ms, "
-        f"p95 {_p(audited, 95):.2f} ms"
+        f"transition with audit event:    p50 {percentile(audited, 50):.2f} ms, "
+        f"p95 {percentile(audited, 95):.2f} ms"
     )
-    print(f"audit append adds at p50:       {_p(audited, 50) - _p(plain, 50):.3f} ms (goal < 1 ms)")
+    print(
+        "audit append adds at p50:       "
+        f"{percentile(audited, 50) - percentile(plain, 50):.3f} ms (goal < 1 ms)"
+    )
     # Throughput: four writers appending (each transition is one event).
     audited, seconds = _run_writers(ids, with_audit=True)
     print(
         f"append throughput, {WRITERS} writers:  {len(audited) / seconds:,.0f} events/s "
-        f"(one event per transition and commit; transition p50 {_p(audited, 50):.2f} ms)"
+        f"(one event per transition and commit; transition p50 {percentile(audited, 50):.2f} ms)"
     )
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
@@ -292,26 +291,17 @@ def bench_search() -> None:
                 (line.strip() for line in plan.splitlines() if "Index" in line or "Scan" in line),
                 plan.splitlines()[0],
             )
-        print(
-            f"search {label:28s} p50 {_p(timings, 50):6.1f} ms  p95 {_p(timings, 95):6.1f} ms"
-            f"  (page 1 + count + page 2)  {plan[:90]}"
-        )
+        print(f"search {label:28s} {summary(timings)}  (page 1 + count + page 2)  {plan[:90]}")
 
 
 def main() -> None:
-    creation = connection.creation
-    old_name = connection.settings_dict["NAME"]
-    test_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    print(f"database: {connection.vendor} ({test_name})")
-    try:
+    with throwaway_database() as test_name:
+        print(f"database: {connection.vendor} ({test_name})")
         if os.environ.get("BENCH_SKIP_APPEND") != "1":
             bench_append()
         if os.environ.get("BENCH_SKIP_VERIFY") != "1":
             bench_verify()
             bench_search()
-    finally:
-        connections.close_all()
-        creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

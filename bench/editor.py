@@ -20,9 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +32,10 @@ import django
 
 django.setup()
 
+from _measure import summary, throwaway_database, timed  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
 from orchestration.access import grant_owner_permissions  # noqa: E402
 from orchestration.models import Flow, FlowVersion  # noqa: E402
@@ -131,14 +129,6 @@ def graph_of(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def timed(call: Any) -> float:
-    started = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    assert response.status_code == 200, (response.status_code, response.content[:500])
-    return elapsed
-
-
 def measure(client: Client, flow: Flow, version: FlowVersion) -> tuple[list[float], list[float]]:
     page = f"/flows/{flow.slug}/editor/v{version.number}/"
     save = page + "save/"
@@ -153,16 +143,8 @@ def measure(client: Client, flow: Flow, version: FlowVersion) -> tuple[list[floa
     return opens, saves
 
 
-def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
-
-
 def main() -> None:
-    setup_test_environment()
-    creation = connection.creation
-    old_name = connection.settings_dict["NAME"]
-    creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway_database():
         team = Group.objects.create(name="Ops")
         user = User.objects.create_user("olivia", password="x")
         user.groups.add(team)
@@ -179,13 +161,7 @@ def main() -> None:
                 flow=flow, number=1, status="draft", definition=generate(size)
             )
             opens, saves = measure(client, flow, version)
-            print(
-                f"  {size:>3} steps: open p50 {statistics.median(opens):7.1f} ms  "
-                f"p95 {p95(opens):7.1f} ms | autosave p50 {statistics.median(saves):7.1f} ms"
-                f"  p95 {p95(saves):7.1f} ms"
-            )
-    finally:
-        creation.destroy_test_db(old_name, verbosity=0)
+            print(f"  {size:>3} steps: open {summary(opens)} | autosave {summary(saves)}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,11 +26,10 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
+from _measure import percentile, summary, throwaway_database, timed  # noqa: E402
 from django.contrib.auth.models import Group, Permission, User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from approvals.models import HumanTask  # noqa: E402
@@ -138,27 +136,12 @@ def generate() -> tuple[User, Group, int, User]:
 
 
 def measure(client: Client, url: str) -> list[float]:
-    timings = []
-    for _ in range(REPEAT):
-        began = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    return timings
-
-
-def p(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+    return [timed(lambda: client.get(url)) for _ in range(REPEAT)]
 
 
 def main() -> None:
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    creation = connection.creation
-    old_name = connection.settings_dict["NAME"]
-    test_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    print(f"database: {connection.vendor} ({test_name}), {TASKS:,} open tasks, {TEAMS} teams")
-    try:
+    with throwaway_database() as test_name:
+        print(f"database: {connection.vendor} ({test_name}), {TASKS:,} open tasks, {TEAMS} teams")
         began = time.perf_counter()
         approver, team, task_id, lead = generate()
         print(f"generated in {time.perf_counter() - began:.1f} s")
@@ -178,18 +161,16 @@ def main() -> None:
         for name, url in pages.items():
             measure(client, url)  # warm up
             timings = measure(client, url)
-            worst = max(worst, p(timings, 95))
-            print(f"{name:34} p50 {p(timings, 50):6.1f} ms   p95 {p(timings, 95):6.1f} ms")
+            worst = max(worst, percentile(timings, 95))
+            print(f"{name:34} {summary(timings)}")
         lead_client = Client()
         lead_client.force_login(lead)
         measure(lead_client, "/escalations/")
         timings = measure(lead_client, "/escalations/")
-        worst = max(worst, p(timings, 95))
+        worst = max(worst, percentile(timings, 95))
         name = "Escalations (lead, all 50 teams)"
-        print(f"{name:34} p50 {p(timings, 50):6.1f} ms   p95 {p(timings, 95):6.1f} ms")
+        print(f"{name:34} {summary(timings)}")
         print(f"inbox worst p95 server time: {worst:.1f} ms (goal < 150 ms)")
-    finally:
-        creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,11 +25,10 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
+from _measure import percentile, summary, throwaway_database, timed  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from orchestration.access import grant_owner_permissions  # noqa: E402
@@ -117,27 +115,12 @@ def scenarios(flows: list[Flow]) -> dict[str, str]:
 
 
 def measure(client: Client, query: str) -> list[float]:
-    timings = []
-    for _ in range(REPEAT):
-        began = time.perf_counter()
-        response = client.get("/instances/" + query)
-        timings.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, response.status_code
-    return timings
-
-
-def p(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+    return [timed(lambda: client.get("/instances/" + query)) for _ in range(REPEAT)]
 
 
 def main() -> None:
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    creation = connection.creation
-    old_name = connection.settings_dict["NAME"]
-    test_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    print(f"database: {connection.vendor} ({test_name}), {INSTANCES:,} cases")
-    try:
+    with throwaway_database() as test_name:
+        print(f"database: {connection.vendor} ({test_name}), {INSTANCES:,} cases")
         began = time.perf_counter()
         user, flows = generate()
         print(f"generated in {time.perf_counter() - began:.1f} s")
@@ -148,10 +131,10 @@ def main() -> None:
             measure(client, query)  # warm up
             timings = measure(client, query)
             everything += timings
-            print(f"{name:32} p50 {p(timings, 50):6.1f} ms   p95 {p(timings, 95):6.1f} ms")
-        print(f"instances list p95 server time: {p(everything, 95):.1f} ms (goal <= 150 ms)")
-    finally:
-        creation.destroy_test_db(old_name, verbosity=0)
+            print(f"{name:32} {summary(timings)}")
+        print(
+            f"instances list p95 server time: {percentile(everything, 95):.1f} ms (goal <= 150 ms)"
+        )
 
 
 if __name__ == "__main__":
