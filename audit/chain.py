@@ -185,10 +185,6 @@ def reference_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def event_hash(event: AuditEvent) -> str:
-    return compute_hash({name: getattr(event, name) for name in _HASHED_FIELDS})
-
-
 def build_events(
     stream: str, head: tuple[int, str], entries: Iterable[Entry], now: datetime | None = None
 ) -> tuple[list[AuditEvent], tuple[int, str]]:

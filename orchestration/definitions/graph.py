@@ -1,4 +1,5 @@
-"""A definition as a graph with constant-time look-ups, built once per version.
+"""A definition as a graph with constant-time look-ups, built once per version
+(the engine caches published versions' graphs: orchestration/engine/graphs.py).
 
 Steps and connections are the definition's own dicts (read-only by convention), so
 the engine reads `step["config"]` or `connection["condition"]` directly.
@@ -6,11 +7,7 @@ the engine reads `step["config"]` or `connection["condition"]` directly.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
-
-from orchestration.definitions.canonical import checksum
 
 _CACHE_SIZE = 256
 
@@ -58,23 +55,3 @@ class FlowGraph:
 
     def steps(self) -> list[dict[str, Any]]:
         return list(self._steps.values())
-
-
-_cache: OrderedDict[tuple[int, str], FlowGraph] = OrderedDict()
-_lock = threading.Lock()
-
-
-def graph_for(version: Any) -> FlowGraph:
-    """The graph of a FlowVersion, cached by (id, checksum) so an edited draft is rebuilt."""
-    key = (version.pk, version.checksum or checksum(version.definition))
-    with _lock:
-        graph = _cache.get(key)
-        if graph is not None:
-            _cache.move_to_end(key)
-            return graph
-    graph = FlowGraph(version.definition)
-    with _lock:
-        _cache[key] = graph
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return graph

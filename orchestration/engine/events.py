@@ -69,10 +69,6 @@ def step_failed(instance: FlowInstance, run: StepRun, actor: Actor, next_move: s
     )
 
 
-def step_completed_from_outside(instance: FlowInstance, run: StepRun, actor: Actor) -> Entry:
-    return _entry("step.completed", instance, actor, run, output=run.output)
-
-
 def step_operated(
     instance: FlowInstance, run: StepRun, verb: str, actor: Actor, reason: str
 ) -> Entry:

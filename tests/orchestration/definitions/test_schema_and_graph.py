@@ -1,5 +1,5 @@
 from orchestration.definitions import checksum
-from orchestration.definitions.graph import FlowGraph, graph_for
+from orchestration.definitions.graph import FlowGraph
 from orchestration.definitions.lint import validate
 from orchestration.definitions.schema import schema_problems
 from tests.orchestration.definitions.builders import assign, simple, the
@@ -57,22 +57,6 @@ def test_the_graph_gives_steps_and_connections_in_order():
     assert graph.step("missing") is None
     assert [c["to"] for c in graph.outgoing("choose")] == ["x", "end"]
     assert [c["from"] for c in graph.incoming("end")] == ["choose", "x"]
-
-
-class _Version:
-    def __init__(self, pk, definition, checksum=""):
-        self.pk, self.definition, self.checksum = pk, definition, checksum
-
-
-def test_graph_for_reuses_the_graph_until_the_definition_changes():
-    defn = simple(assign("work"))
-    version = _Version(9_000_001, defn)
-    first = graph_for(version)
-    assert graph_for(version) is first
-    version.definition = simple(assign("other"))
-    assert graph_for(version) is not first
-    published = _Version(9_000_002, defn, checksum(defn))
-    assert graph_for(published) is graph_for(published)
 
 
 def test_the_checksum_ignores_key_order():
