@@ -6,6 +6,7 @@ app_name = "audit"
 urlpatterns = [
     path("", views.home, name="home"),
     path("verify/", views.verify_now, name="verify"),
+    path("heads.json", views.heads_download, name="heads"),
     path("events/", views.event_search, name="search"),
     path("events/export.csv", views.event_export, {"fmt": "csv"}, name="export_csv"),
     path("events/export.jsonl", views.event_export, {"fmt": "jsonl"}, name="export_jsonl"),

@@ -7,12 +7,12 @@ is itself audited.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from audit import access, accountability, events, exports, search, verification
+from audit import access, accountability, events, exports, sealing, search, verification
 from audit.decisions import reconstruct
 from audit.masking import Masker
 from audit.models import ChainSeal
@@ -52,6 +52,19 @@ def verify_now(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return TemplateResponse(request, "audit/home.html#verification", {"run": run})
     return redirect("audit:home")
+
+
+def heads_download(request: HttpRequest) -> HttpResponse:
+    """Every chain head and the latest seal, to keep outside Podium (or sign)."""
+    scope = access.require_scope(request.user)
+    if not scope.everything:
+        return HttpResponse("Only auditors may export the chain heads.", status=403)
+    document = sealing.heads_document()
+    events.audit_exported(request.user, "chain heads", {"streams": document["streams"]}, {})
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
+    stamp = document["exported_at"][:19].replace(":", "")
+    response["Content-Disposition"] = f'attachment; filename="podium-audit-heads-{stamp}.json"'
+    return response
 
 
 def event_search(request: HttpRequest) -> HttpResponse:

@@ -286,3 +286,23 @@ def test_the_register_page_lists_duties(client, owner, flow):
     content = response.content.decode()
     assert response.status_code == 200
     assert "Review team" in content and "Escalation 2 after 240 min: reassign to" in content
+
+
+@pytest.mark.django_db
+def test_auditors_download_the_chain_heads_and_the_export_is_recorded(
+    client, auditor, owner, outsider, case
+):
+    client.force_login(outsider)
+    assert client.get(reverse("audit:heads")).status_code == 404
+    client.force_login(owner)
+    assert client.get(reverse("audit:heads")).status_code == 403
+    client.force_login(auditor)
+    assert b"Download chain heads" in client.get(reverse("audit:home")).content
+    response = client.get(reverse("audit:heads"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="podium-audit-heads-')
+    document = response.json()
+    assert document["format"] == "podium-audit-heads/v1"
+    streams = {head["stream"] for head in document["heads"]}
+    assert f"instance:{case.pk}" in streams
+    assert AuditEvent.objects.filter(action="audit.exported", actor_label="ada").exists()
