@@ -27,6 +27,9 @@ class _LockQuery:
         if list(params) != [-1]:
             raise AssertionError(f"unexpected lock query parameters: {params}")
         select, klass_info = self.compiler.select, self.compiler.klass_info
+        self.converters = self.compiler.get_converters(
+            [column[0] for column in select[: self.compiler.col_count]]
+        )
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
@@ -39,7 +42,9 @@ class _LockQuery:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [step_run_id])
             rows = cursor.fetchall()
-        for row in self.compiler.results_iter(results=[rows]):
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        for row in rows:
             run = StepRun.from_db(connection.alias, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, run)

@@ -17,19 +17,37 @@ from audit.models import AuditEvent
 from orchestration.models import FlowInstance, StepRun
 
 
+class _Insert:
+    """The columns of one model's INSERT, worked out once."""
+
+    def __init__(self, model: type[Model]) -> None:
+        quote = connection.ops.quote_name
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.columns = ", ".join(quote(str(f.column)) for f in self.fields)
+        self.row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        self.table = quote(model._meta.db_table)
+
+
+_INSERTS: dict[type[Model], _Insert] = {}
+
+
 def _insert(
     name: str, model: type[Model], rows: Sequence[Model], returning: bool
 ) -> tuple[str, list]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    insert = _INSERTS.get(model)
+    if insert is None:
+        insert = _INSERTS[model] = _Insert(model)
     params = [
-        f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields
+        f.get_db_prep_save(getattr(row, f.attname), connection)
+        for row in rows
+        for f in insert.fields
     ]
-    table = connection.ops.quote_name(model._meta.db_table)
     tail = " RETURNING id" if returning else ""
-    values = ", ".join([row_sql] * len(rows))
-    return f"{name} AS (INSERT INTO {table} ({columns}) VALUES {values}{tail})", params
+    values = ", ".join([insert.row] * len(rows))
+    return (
+        f"{name} AS (INSERT INTO {insert.table} ({insert.columns}) VALUES {values}{tail})",
+        params,
+    )
 
 
 def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, list]:

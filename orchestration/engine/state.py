@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestration.engine.run_update import update_if_status
 from orchestration.models import FlowInstance, InstanceStatus, StepRun, StepStatus
 
 S, IS = StepStatus, InstanceStatus
@@ -48,10 +49,9 @@ def set_step_status(run: StepRun, to: str, **fields: Any) -> None:
     """
     if to not in STEP_TRANSITIONS[run.status]:
         raise InvalidTransition(f"A step cannot go from {run.status} to {to}.")
-    if run.pk is not None:  # a run created in this transaction is inserted as it ends up
-        updated = StepRun.objects.filter(pk=run.pk, status=run.status).update(status=to, **fields)
-        if not updated:
-            raise StaleRun(f"step run {run.pk} is no longer {run.status}")
+    # A run created in this transaction is inserted as it ends up.
+    if run.pk is not None and not update_if_status(run.pk, run.status, {"status": to, **fields}):
+        raise StaleRun(f"step run {run.pk} is no longer {run.status}")
     run.status = to
     for name, value in fields.items():
         setattr(run, name, value)
