@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestration.engine import events as ev
-from orchestration.engine.state import check_instance_transition, set_step_status
+from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 
@@ -48,7 +48,7 @@ def advance(tx: Transition, run: StepRun) -> None:
     """A compensation step finished: mark what it undid, then run the next or finish."""
     undone = _undone_run(tx, run.state["compensates"], run.state.get("undoes"))
     if undone is not None and undone.status == StepStatus.SUCCEEDED:
-        set_step_status(undone, StepStatus.COMPENSATED)
+        tx.set_status(undone, StepStatus.COMPENSATED)
     remaining = run.state.get("remaining", [])
     if remaining:
         _schedule(tx, remaining)

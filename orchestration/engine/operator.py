@@ -12,7 +12,7 @@ from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.runner import lock_run
-from orchestration.engine.state import FINISHED_INSTANCE, check_instance_transition, set_step_status
+from orchestration.engine.state import FINISHED_INSTANCE, check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
@@ -109,7 +109,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
         _reopen(tx)
-        set_step_status(
+        tx.set_status(
             run,
             StepStatus.SKIPPED,
             output=output or {},

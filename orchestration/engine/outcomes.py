@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from orchestration.engine import compensation, dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.routing import arrive, next_steps
-from orchestration.engine.state import check_instance_transition, set_step_status
+from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import MAX_EVENTS_PER_INSTANCE, Transition
 from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import (
@@ -61,7 +61,7 @@ def succeed(tx: Transition, run: StepRun, step: dict[str, Any], result: Done) ->
 
 
 def mark_succeeded(tx: Transition, run: StepRun, output: dict[str, Any]) -> None:
-    set_step_status(
+    tx.set_status(
         run,
         StepStatus.SUCCEEDED,
         output=output,
@@ -87,7 +87,7 @@ def check_output(step: dict[str, Any], output: dict[str, Any]) -> None:
 
 
 def wait(tx: Transition, run: StepRun, result: Wait) -> None:
-    set_step_status(
+    tx.set_status(
         run,
         StepStatus.WAITING,
         due_at=result.due_at,
@@ -145,7 +145,7 @@ def cancel_active_runs(tx: Transition, exclude: StepRun | None = None) -> None:
 
 
 def fail(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -> None:
-    set_step_status(
+    tx.set_status(
         run,
         StepStatus.FAILED,
         error=error.message,

@@ -1,8 +1,9 @@
-"""PostgreSQL: a transition's inserts and its case update in one statement.
+"""PostgreSQL: everything a transition writes, in one statement.
 
-A data-modifying CTE inserts the new step runs and audit events and updates the case
-row in a single round trip, so a step transition costs three statements (lock, run
-update, this) and one commit. Other databases use the ORM (Transition.save).
+A data-modifying CTE applies the runs' conditional status updates, inserts the new
+step runs and audit events and updates the case row in a single round trip, so a step
+transition costs two statements (the lock and this) and one commit. Other databases
+use the ORM (Transition.save).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from django.db import connection
 from django.db.models import Field, Model
 
 from audit.models import AuditEvent
+from orchestration.engine import run_update
+from orchestration.engine.state import StaleRun
 from orchestration.models import FlowInstance, StepRun
 
 
@@ -63,10 +66,19 @@ def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, li
 
 
 def write(
-    runs: list[StepRun], events: list[AuditEvent], instance_id: int, changes: dict[str, Any]
+    updates: dict[int, tuple[str, dict[str, Any]]],
+    runs: list[StepRun],
+    events: list[AuditEvent],
+    instance_id: int,
+    changes: dict[str, Any],
 ) -> None:
-    """Insert `runs` (setting their ids) and `events`, and apply `changes` to the case."""
+    """Apply `updates` (run id -> status read, new values), insert `runs` (setting their
+    ids) and `events`, and apply `changes` to the case; StaleRun if an update missed."""
     parts, params = [], []
+    for number, (run_id, (status, new_values)) in enumerate(updates.items()):
+        sql, values = run_update.statement(run_id, status, new_values)
+        parts.append(f"updated_{number} AS ({sql} RETURNING 1)")
+        params += values
     inserts: list[tuple[str, type[Model], Sequence[Model], bool]] = [
         ("new_runs", StepRun, runs, True),
         ("new_events", AuditEvent, events, False),
@@ -82,10 +94,13 @@ def write(
         params += values
     if not parts:
         return
-    select = "SELECT id FROM new_runs ORDER BY id" if runs else "SELECT 1 WHERE false"
+    ids = "ARRAY(SELECT id FROM new_runs ORDER BY id)" if runs else "NULL"
+    updated = " + ".join(f"(SELECT count(*) FROM updated_{n})" for n in range(len(updates)))
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} {select}", params)
-        ids = [row[0] for row in cursor.fetchall()]
-    for run, run_id in zip(runs, ids, strict=True):
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {ids}, {updated or 0}", params)
+        run_ids, updated_count = cursor.fetchone()
+    if updated_count != len(updates):
+        raise StaleRun("a step run changed status since it was read")
+    for run, run_id in zip(runs, run_ids or [], strict=True):
         run.pk = run_id
         run._state.adding, run._state.db = False, connection.alias

@@ -1,8 +1,10 @@
 """The conditional UPDATE of a step run, compiled once per set of columns.
 
-Every transition moves its run on with `UPDATE … WHERE id = %s AND status = %s`. The
-ORM would rebuild and recompile that statement each time, which costs more than the
-round trip itself; the handful of column sets the engine uses are compiled once.
+Every transition moves its run on with `UPDATE … WHERE id = %s AND status = %s`: only
+one writer can take a run out of the status it read, so a redelivered message is
+harmless. The ORM would rebuild and recompile that statement each time, which costs
+more than the round trip itself; the handful of column sets the engine uses are
+compiled once.
 """
 
 from __future__ import annotations
@@ -25,14 +27,20 @@ def _compile(names: tuple[str, ...]) -> tuple[str, list[Field]]:
     return sql, fields
 
 
-def update_if_status(run_id: int, status: str, values: dict[str, Any]) -> bool:
-    """Apply `values` to run `run_id` if it is still in `status`; False if it was not."""
+def statement(run_id: int, status: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """SQL and parameters that apply `values` to run `run_id` if it is still in `status`."""
     key = (connection.vendor, tuple(values))
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = _compile(key[1])
     sql, fields = compiled
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    return sql, [*params, run_id, status]
+
+
+def update_if_status(run_id: int, status: str, values: dict[str, Any]) -> bool:
+    """Run `statement`; False if the run was no longer in `status`."""
+    sql, params = statement(run_id, status, values)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, run_id, status])
+        cursor.execute(sql, params)
         return cursor.rowcount == 1

@@ -19,7 +19,7 @@ from audit.chain import Actor
 from orchestration.engine import events as ev
 from orchestration.engine import outcomes
 from orchestration.engine.locking import lock_run
-from orchestration.engine.state import StaleRun, set_step_status
+from orchestration.engine.state import StaleRun
 from orchestration.engine.transition import Transition
 from orchestration.models import InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import StepContext, StepError, StepTimeout
@@ -53,12 +53,12 @@ def _process(step_run_id: int, worker: str) -> list[int]:
         run = lock_run(step_run_id)
         if run is None or run.instance.status not in LIVE_INSTANCE:
             return []
-        now = timezone.now()
-        tx = Transition(run.instance, SYSTEM, now)
-        outcome = _due_work(tx, run, worker)
-        if not isinstance(outcome, Claim):
-            return tx.save() if outcome else []
-        tx.save()
+        tx = Transition(run.instance, SYSTEM, timezone.now())
+        with tx.deferred_run_updates():
+            outcome = _due_work(tx, run, worker)
+            if not isinstance(outcome, Claim):
+                return tx.save() if outcome else []
+            tx.save()
     return _run_claimed(outcome, worker)
 
 
@@ -67,7 +67,7 @@ def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
     if run.status == StepStatus.RETRY_WAIT:
         if run.due_at and run.due_at > now + DUE_TOLERANCE:
             return False
-        set_step_status(run, StepStatus.QUEUED, due_at=now)
+        tx.set_status(run, StepStatus.QUEUED, due_at=now)
     step = tx.step(run.step_id)
     context = StepContext(tx.instance, run, step, tx.graph, now)
     executor = executor_for(run.kind)
@@ -125,7 +125,7 @@ def _claim(
 ) -> Claim:
     timeout = float(step.get("timeout_seconds") or settings.CELERY_TASK_TIME_LIMIT)
     lease = timeout + settings.PODIUM_LEASE_MARGIN_SECONDS
-    set_step_status(
+    tx.set_status(
         run,
         StepStatus.RUNNING,
         started_at=tx.now,
@@ -156,5 +156,6 @@ def _complete_claim(claim: Claim, result: Any) -> list[int]:
         ):
             return []  # the sweep timed this attempt out, or the case moved on: drop it
         tx = Transition(run.instance, SYSTEM, timezone.now())
-        _apply(tx, run, claim.context.step, result)
-        return tx.save()
+        with tx.deferred_run_updates():
+            _apply(tx, run, claim.context.step, result)
+            return tx.save()

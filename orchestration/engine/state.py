@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from orchestration.engine.run_update import update_if_status
 from orchestration.models import FlowInstance, InstanceStatus, StepRun, StepStatus
 
 S, IS = StepStatus, InstanceStatus
@@ -41,20 +38,9 @@ class StaleRun(Exception):
     """Another writer moved the run on since we read it; the whole transition is void."""
 
 
-def set_step_status(run: StepRun, to: str, **fields: Any) -> None:
-    """Move a step run to `to` only if it is still in the status we read.
-
-    The conditional UPDATE makes a redelivered message harmless: only one writer can
-    take a run out of a given status, and the loser's transaction is rolled back.
-    """
+def check_step_transition(run: StepRun, to: str) -> None:
     if to not in STEP_TRANSITIONS[run.status]:
         raise InvalidTransition(f"A step cannot go from {run.status} to {to}.")
-    # A run created in this transaction is inserted as it ends up.
-    if run.pk is not None and not update_if_status(run.pk, run.status, {"status": to, **fields}):
-        raise StaleRun(f"step run {run.pk} is no longer {run.status}")
-    run.status = to
-    for name, value in fields.items():
-        setattr(run, name, value)
 
 
 def check_instance_transition(instance: FlowInstance, to: str) -> None:

@@ -7,6 +7,8 @@ transaction as the change it records, under the instance lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,8 @@ from audit.chain import Actor, Entry, build_events, insert_events
 from audit.models import AuditEvent
 from orchestration.engine import dispatch, pg_write
 from orchestration.engine.graphs import graph_for_version_id
+from orchestration.engine.run_update import update_if_status
+from orchestration.engine.state import StaleRun, check_step_transition
 from orchestration.expressions import build_context
 from orchestration.models import FlowInstance, StepRun, StepStatus
 from orchestration.steps.base import PermanentError
@@ -37,6 +41,9 @@ class Transition:
         self.instance_fields: set[str] = set()
         self.retries: list[tuple[StepRun, float]] = []
         self.ready: list[int] = []  # existing runs made ready to execute (fired joins)
+        # Status updates of saved runs not yet written: run id -> (status read, values).
+        self.run_updates: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._defer_updates = False
 
     def event(self, entry: Entry, run: StepRun | None = None) -> None:
         """Record an audit entry; `run` names a step run that may not be inserted yet."""
@@ -45,6 +52,51 @@ class Transition:
     def pending_runs(self, *statuses: str) -> list[StepRun]:
         """Runs created in this transaction (not yet inserted) in any of `statuses`."""
         return [r for r in self.new_runs if r.status in statuses]
+
+    def set_status(self, run: StepRun, to: str, **fields: Any) -> None:
+        """Move a step run to `to`, provided it is still in the status we read.
+
+        The write is a conditional UPDATE (engine/run_update.py); a run created in this
+        transaction is simply inserted as it ends up. While updates are deferred the
+        UPDATE waits for save() or the next other statement, whichever comes first.
+        """
+        check_step_transition(run, to)
+        if run.pk is not None:
+            status, values = self.run_updates.get(run.pk, (run.status, {}))
+            self.run_updates[run.pk] = (status, {**values, "status": to, **fields})
+            if not self._defer_updates:
+                self.flush_run_updates()
+        run.status = to
+        for name, value in fields.items():
+            setattr(run, name, value)
+
+    def flush_run_updates(self) -> None:
+        updates, self.run_updates = self.run_updates, {}
+        for run_id, (status, values) in updates.items():
+            if not update_if_status(run_id, status, values):
+                raise StaleRun(f"step run {run_id} is no longer {status}")
+
+    @contextmanager
+    def deferred_run_updates(self) -> Iterator[None]:
+        """Fold the status updates made inside this block into save()'s statement.
+
+        Any other statement first writes what is pending, so a query never reads a
+        status older than the one in memory, and a savepoint never holds it.
+        """
+        self._defer_updates = True
+        try:
+            with connection.execute_wrapper(self._write_updates_first):
+                yield
+                self.flush_run_updates()
+        finally:
+            self._defer_updates = False
+
+    def _write_updates_first(
+        self, execute: Callable, sql: str, params: Any, many: bool, context: dict
+    ) -> Any:
+        if self.run_updates:
+            self.flush_run_updates()
+        return execute(sql, params, many, context)
 
     def step(self, step_id: str) -> dict[str, Any]:
         step = self.graph.step(step_id)
@@ -102,8 +154,10 @@ class Transition:
         if changes:
             changes["updated_at"] = self.now
         if connection.vendor == "postgresql":
-            pg_write.write(unsaved, events, instance.pk, changes)
+            updates, self.run_updates = self.run_updates, {}
+            pg_write.write(updates, unsaved, events, instance.pk, changes)
         else:
+            self.flush_run_updates()
             self._save_with_orm(unsaved, events, changes)
         for run, delay in self.retries:
             dispatch.retry_after_commit(run.pk, delay)

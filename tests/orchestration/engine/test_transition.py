@@ -1,0 +1,108 @@
+"""A transition's status updates: conditional, and folded into its final write."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.chain import Actor
+from audit.models import AuditEvent
+from orchestration.engine import runner
+from orchestration.engine.api import start_instance
+from orchestration.engine.locking import lock_run
+from orchestration.engine.state import StaleRun
+from orchestration.engine.transition import Transition
+from orchestration.models import StepRun, StepStatus
+from tests.orchestration.factories import published, sequence_definition
+
+ACTOR = Actor.system("test")
+
+
+@pytest.fixture
+def queued_run(engine) -> StepRun:
+    start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
+    return StepRun.objects.get(status=StepStatus.QUEUED)
+
+
+def _locked(run_id: int) -> tuple[StepRun, Transition]:
+    run = lock_run(run_id)
+    assert run is not None
+    return run, Transition(run.instance, ACTOR, timezone.now())
+
+
+def _succeed_and_continue(tx: Transition, run: StepRun) -> None:
+    tx.set_status(run, StepStatus.SUCCEEDED, finished_at=tx.now)
+    tx.new_run("s2")
+
+
+def test_a_run_another_writer_moved_on_voids_the_whole_transition(queued_run):
+    events_before = AuditEvent.objects.count()
+    with pytest.raises(StaleRun), transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        StepRun.objects.filter(pk=run.pk).update(status=StepStatus.CANCELLED)
+        with tx.deferred_run_updates():
+            _succeed_and_continue(tx, run)
+            tx.save()
+    # The stand-in for the other writer ran in the same transaction, so it is gone too.
+    assert StepRun.objects.get(pk=queued_run.pk).status == StepStatus.QUEUED
+    assert not StepRun.objects.filter(step_id="s2").exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_outside_a_deferred_block_a_stale_run_fails_at_once(queued_run):
+    with pytest.raises(StaleRun), transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        StepRun.objects.filter(pk=run.pk).update(status=StepStatus.CANCELLED)
+        tx.set_status(run, StepStatus.SUCCEEDED, finished_at=tx.now)
+
+
+def test_a_query_inside_the_block_sees_the_status_set_in_memory(queued_run):
+    with transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        with tx.deferred_run_updates():
+            tx.set_status(run, StepStatus.SUCCEEDED, finished_at=tx.now)
+            assert StepRun.objects.get(pk=run.pk).status == StepStatus.SUCCEEDED
+            assert not tx.run_updates
+
+
+def test_a_savepoint_rolled_back_after_the_update_keeps_it(queued_run):
+    with transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        with tx.deferred_run_updates():
+            tx.set_status(run, StepStatus.SUCCEEDED, finished_at=tx.now)
+            try:
+                with transaction.atomic():
+                    StepRun.objects.filter(pk=run.pk).update(worker="inside")
+                    raise RuntimeError("a step's own writes fail")
+            except RuntimeError:
+                pass
+            tx.save()
+    saved = StepRun.objects.get(pk=queued_run.pk)
+    assert (saved.status, saved.worker) == (StepStatus.SUCCEEDED, "")
+
+
+def test_two_updates_of_one_run_are_checked_against_the_status_first_read(queued_run):
+    StepRun.objects.filter(pk=queued_run.pk).update(status=StepStatus.RETRY_WAIT)
+    with transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        with tx.deferred_run_updates():
+            tx.set_status(run, StepStatus.QUEUED)
+            _succeed_and_continue(tx, run)
+            assert tx.run_updates[run.pk][0] == StepStatus.RETRY_WAIT
+            tx.save()
+    assert StepRun.objects.get(pk=queued_run.pk).status == StepStatus.SUCCEEDED
+    assert StepRun.objects.filter(step_id="s2", status=StepStatus.QUEUED).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single write is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_step_is_a_lock_one_write_and_a_commit_on_postgresql(settings):
+    settings.PODIUM_INLINE_STEPS = 0
+    start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
+    for _ in range(2):  # the second step runs with the flow's graph already cached
+        run = StepRun.objects.get(status=StepStatus.QUEUED)
+        with CaptureQueriesContext(connection) as queries:
+            runner.process(run.pk, "test")
+    verbs = [query["sql"].split(" ", 1)[0] for query in queries.captured_queries]
+    assert verbs == ["BEGIN", "SELECT", "WITH", "COMMIT"]
+    assert StepRun.objects.get(pk=run.pk).status == StepStatus.SUCCEEDED
