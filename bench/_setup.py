@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def production_mode() -> None:
+    """DEBUG off, as in production (Django then keeps no log of every query), unless
+    the caller's environment says otherwise; workers started later inherit it."""
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 
 
 def configure(database: str, broker_db: int = 15) -> None:

@@ -15,7 +15,9 @@ MAX_COUNTDOWN = 60.0
 
 def message(name: str, kwargs: dict, countdown: float | None = None) -> None:
     """The one place the engine talks to the broker (tests replace it)."""
-    app.send_task(name, kwargs=kwargs, countdown=countdown)
+    # The reprs are given because Celery would otherwise work them out defensively for
+    # every message; these arguments are only ids.
+    app.send_task(name, kwargs=kwargs, countdown=countdown, argsrepr="()", kwargsrepr=repr(kwargs))
 
 
 def send(run_ids: Iterable[int], countdown: float | None = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 from audit.models import AuditEvent
@@ -40,10 +40,9 @@ def _insert(
     insert = _INSERTS.get(model)
     if insert is None:
         insert = _INSERTS[model] = _Insert(model)
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
     params = [
-        f.get_db_prep_save(getattr(row, f.attname), connection)
-        for row in rows
-        for f in insert.fields
+        f.get_db_prep_save(getattr(row, f.attname), db) for row in rows for f in insert.fields
     ]
     tail = " RETURNING id" if returning else ""
     values = ", ".join([insert.row] * len(rows))

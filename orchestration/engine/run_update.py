@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field
 
 from orchestration.models import StepRun
@@ -34,7 +34,8 @@ def statement(run_id: int, status: str, values: dict[str, Any]) -> tuple[str, li
     if compiled is None:
         compiled = _COMPILED[key] = _compile(key[1])
     sql, fields = compiled
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
+    params = [field.get_db_prep_save(values[field.name], db) for field in fields]
     return sql, [*params, run_id, status]
 
 
