@@ -43,15 +43,26 @@ def celery_worker(transactional_db: None):
     Tests that use it must be transactional (the worker has its own DB connection).
     """
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from config.celery import app
 
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        loglevel="WARNING",
-    ) as worker:
-        yield worker
+    def close_thread_connections(**kwargs: object) -> None:
+        # A pool thread's connection would outlive the test and keep the test
+        # database from being dropped at the end of the run.
+        connections.close_all()
+
+    task_postrun.connect(close_thread_connections, weak=False)
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            shutdown_timeout=10,
+            loglevel="WARNING",
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_thread_connections)
