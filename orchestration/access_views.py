@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -30,34 +31,39 @@ def _card(
 
 @require_POST
 def access_grant(request: HttpRequest, slug: str) -> HttpResponse:
-    flow = access.get_flow(request.user, slug, access.MANAGE)
-    form = GrantForm(request.POST)
-    if not form.is_valid():
-        return _card(request, flow, "access", 422, form=form)
-    holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
-    if not access.grant(flow, holder, perm, by=request.user):
-        return _card(
-            request, flow, "access", 409, access_message="They already have that permission."
-        )
-    if not request.htmx:
-        return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
-    return _card(request, flow, "access", access_message="Permission granted.")
+    return _change_access(
+        request, slug, access.grant, "They already have that permission.", "Permission granted."
+    )
 
 
 @require_POST
 def access_revoke(request: HttpRequest, slug: str) -> HttpResponse:
+    return _change_access(
+        request,
+        slug,
+        access.revoke,
+        "That permission was already taken away.",
+        "Permission taken away.",
+    )
+
+
+def _change_access(
+    request: HttpRequest,
+    slug: str,
+    change: Callable[..., bool],
+    unchanged_message: str,
+    done_message: str,
+) -> HttpResponse:
     flow = access.get_flow(request.user, slug, access.MANAGE)
     form = GrantForm(request.POST)
     if not form.is_valid():
         return _card(request, flow, "access", 422, form=form)
     holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
-    if not access.revoke(flow, holder, perm, by=request.user):
-        return _card(
-            request, flow, "access", 409, access_message="That permission was already taken away."
-        )
+    if not change(flow, holder, perm, by=request.user):
+        return _card(request, flow, "access", 409, access_message=unchanged_message)
     if not request.htmx:
         return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")
-    return _card(request, flow, "access", access_message="Permission taken away.")
+    return _card(request, flow, "access", access_message=done_message)
 
 
 # --- API tokens ------------------------------------------------------------------------
