@@ -184,6 +184,10 @@ if BROKER_IS_FILESYSTEM:
         "polling_interval": 0.05,
     }
 else:
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # Same transport, one Redis client per channel (config/broker.py). Not for
+        # rediss://, whose TLS defaults kombu applies only to its own transport name.
+        CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     # The visibility timeout must outlast the longest task, or Redis hands a running
     # task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from jsonschema import Draft202012Validator
 
+from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import compensation, dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.routing import arrive, next_steps
@@ -25,6 +26,7 @@ from orchestration.steps.base import (
     StepExecutor,
     Wait,
 )
+from orchestration.steps.registry import executor_for
 
 
 def apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Result) -> None:
@@ -134,14 +136,20 @@ def end_instance(tx: Transition, status: str, reason: str, exclude: StepRun | No
 def cancel_active_runs(tx: Transition, exclude: StepRun | None = None) -> None:
     from approvals.actions import cancel_open_tasks
 
-    active = StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES)
-    if exclude is not None and exclude.pk is not None:
-        active = active.exclude(pk=exclude.pk)
-    active.update(status=StepStatus.CANCELLED, finished_at=tx.now)
-    for pending in tx.pending_runs(*ACTIVE_STEP_STATUSES):
-        if pending is not exclude:
-            pending.status, pending.finished_at = StepStatus.CANCELLED, tx.now
-    cancel_open_tasks(tx.instance)
+    tx.cancel_active_runs(exclude)
+    if _opens_tasks(tx.graph):
+        cancel_open_tasks(tx.instance)
+
+
+def _opens_tasks(graph: FlowGraph) -> bool:
+    """Whether the flow has a step that can open a human task (else there is none to cancel)."""
+    for step in graph.steps():
+        try:
+            if executor_for(str(step.get("kind"))).opens_tasks:
+                return True
+        except StepError:
+            return True  # an unknown kind: do not assume
+    return False
 
 
 def fail(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -> None:

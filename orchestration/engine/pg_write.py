@@ -1,7 +1,8 @@
 """PostgreSQL: everything a transition writes, in one statement.
 
-A data-modifying CTE applies the runs' conditional status updates, inserts the new
-step runs and audit events and updates the case row in a single round trip, so a step
+A data-modifying CTE applies the runs' conditional status updates (and, when a case
+ends, the cancellation of its other active runs), inserts the new step runs and audit
+events and updates the case row in a single round trip, so a step
 transition costs two statements (the lock and this) and one commit. Other databases
 use the ORM (Transition.save).
 """
@@ -66,17 +67,26 @@ def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, li
 
 def write(
     updates: dict[int, tuple[str, dict[str, Any]]],
+    cancellation: run_update.Cancellation | None,
     runs: list[StepRun],
     events: list[AuditEvent],
     instance_id: int,
     changes: dict[str, Any],
 ) -> None:
-    """Apply `updates` (run id -> status read, new values), insert `runs` (setting their
-    ids) and `events`, and apply `changes` to the case; StaleRun if an update missed."""
+    """Apply `updates` (run id -> status read, new values) and `cancellation`, insert
+    `runs` (setting their ids) and `events`, and apply `changes` to the case; StaleRun
+    if an update missed."""
     parts, params = [], []
     for number, (run_id, (status, new_values)) in enumerate(updates.items()):
         sql, values = run_update.statement(run_id, status, new_values)
         parts.append(f"updated_{number} AS ({sql} RETURNING 1)")
+        params += values
+    if cancellation is not None:
+        # All parts see the rows as they were before the statement, and one statement
+        # must not update a row twice: the runs updated above are left out here (their
+        # new values already say whether they are cancelled).
+        sql, values = run_update.cancellation_statement(cancellation, also_keep=updates)
+        parts.append(f"cancelled AS ({sql})")
         params += values
     inserts: list[tuple[str, type[Model], Sequence[Model], bool]] = [
         ("new_runs", StepRun, runs, True),

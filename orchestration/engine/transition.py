@@ -16,12 +16,11 @@ from django.db import connection
 
 from audit.chain import Actor, Entry, build_events, insert_events
 from audit.models import AuditEvent
-from orchestration.engine import dispatch, pg_write
+from orchestration.engine import dispatch, pg_write, run_update
 from orchestration.engine.graphs import graph_for_version_id
-from orchestration.engine.run_update import update_if_status
 from orchestration.engine.state import StaleRun, check_step_transition
 from orchestration.expressions import build_context
-from orchestration.models import FlowInstance, StepRun, StepStatus
+from orchestration.models import ACTIVE_STEP_STATUSES, FlowInstance, StepRun, StepStatus
 from orchestration.steps.base import PermanentError
 
 # A flow that writes this many events in one case is looping without an exit.
@@ -43,6 +42,8 @@ class Transition:
         self.ready: list[int] = []  # existing runs made ready to execute (fired joins)
         # Status updates of saved runs not yet written: run id -> (status read, values).
         self.run_updates: dict[int, tuple[str, dict[str, Any]]] = {}
+        # The cancellation of the case's other active runs, not yet written.
+        self.cancellation: run_update.Cancellation | None = None
         self._defer_updates = False
 
     def event(self, entry: Entry, run: StepRun | None = None) -> None:
@@ -61,6 +62,8 @@ class Transition:
         UPDATE waits for save() or the next other statement, whichever comes first.
         """
         check_step_transition(run, to)
+        if self.cancellation is not None:
+            self.flush_run_updates()  # the change comes after the cancellation
         if run.pk is not None:
             status, values = self.run_updates.get(run.pk, (run.status, {}))
             self.run_updates[run.pk] = (status, {**values, "status": to, **fields})
@@ -70,11 +73,31 @@ class Transition:
         for name, value in fields.items():
             setattr(run, name, value)
 
+    def cancel_active_runs(self, exclude: StepRun | None = None) -> None:
+        """Cancel every run of the case still in progress, except `exclude`.
+
+        Runs created or updated in this transition are cancelled in memory; the others
+        by one UPDATE, which, while updates are deferred, is part of save()'s statement.
+        """
+        for pending in self.pending_runs(*ACTIVE_STEP_STATUSES):
+            if pending is not exclude:
+                pending.status, pending.finished_at = StepStatus.CANCELLED, self.now
+        keep = exclude.pk if exclude is not None else None
+        for run_id, (_, values) in self.run_updates.items():
+            if run_id != keep and values["status"] in ACTIVE_STEP_STATUSES:
+                values.update(status=StepStatus.CANCELLED, finished_at=self.now)
+        self.cancellation = run_update.Cancellation(self.instance.pk, keep, self.now)
+        if not self._defer_updates:
+            self.flush_run_updates()
+
     def flush_run_updates(self) -> None:
         updates, self.run_updates = self.run_updates, {}
+        cancellation, self.cancellation = self.cancellation, None
         for run_id, (status, values) in updates.items():
-            if not update_if_status(run_id, status, values):
+            if not run_update.update_if_status(run_id, status, values):
                 raise StaleRun(f"step run {run_id} is no longer {status}")
+        if cancellation is not None:
+            run_update.cancel_active(cancellation)
 
     @contextmanager
     def deferred_run_updates(self) -> Iterator[None]:
@@ -94,7 +117,7 @@ class Transition:
     def _write_updates_first(
         self, execute: Callable, sql: str, params: Any, many: bool, context: dict
     ) -> Any:
-        if self.run_updates:
+        if self.run_updates or self.cancellation is not None:
             self.flush_run_updates()
         return execute(sql, params, many, context)
 
@@ -155,7 +178,8 @@ class Transition:
             changes["updated_at"] = self.now
         if connection.vendor == "postgresql":
             updates, self.run_updates = self.run_updates, {}
-            pg_write.write(updates, unsaved, events, instance.pk, changes)
+            cancellation, self.cancellation = self.cancellation, None
+            pg_write.write(updates, cancellation, unsaved, events, instance.pk, changes)
         else:
             self.flush_run_updates()
             self._save_with_orm(unsaved, events, changes)

@@ -100,6 +100,8 @@ class StepExecutor:
     # cases) need the run inserted first, and run inside a savepoint so a database
     # error fails the step instead of the whole transition.
     writes_records: ClassVar[bool] = False
+    # Steps that can open a human task (the engine cancels open tasks when a case ends).
+    opens_tasks: ClassVar[bool] = False
     default_attempts: ClassVar[int] = 1
 
     def execute(self, ctx: StepContext) -> Result:

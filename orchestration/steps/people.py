@@ -10,6 +10,7 @@ from orchestration.steps.registry import register
 class ApprovalStep(StepExecutor):
     kind = "approval"
     writes_records = True
+    opens_tasks = True
 
     def execute(self, ctx: StepContext) -> Result:
         from approvals.actions import open_task
@@ -22,6 +23,7 @@ class ApprovalStep(StepExecutor):
 class DecisionStep(StepExecutor):
     kind = "decision"
     writes_records = True
+    opens_tasks = True
 
     def execute(self, ctx: StepContext) -> Result:
         from orchestration.decisions.service import decide

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PROD = {
     "DEBUG": "false",
@@ -38,6 +40,22 @@ def test_it_starts_in_embedded_mode_without_any_variables(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "sqlite3 filesystem://" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "transport"),
+    [("redis://127.0.0.1:6379/0", "config.broker:Transport"), ("rediss://cache:6380/0", "None")],
+)
+def test_a_redis_broker_uses_podiums_transport_and_rediss_keeps_kombus(tmp_path, url, transport):
+    result = run_manage(
+        "shell",
+        "-c",
+        "from config.celery import app; print(app.conf.broker_transport)",
+        CELERY_BROKER_URL=url,
+        PODIUM_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == transport
 
 
 def test_it_refuses_production_without_a_secret_key():

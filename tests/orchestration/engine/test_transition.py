@@ -94,15 +94,68 @@ def test_two_updates_of_one_run_are_checked_against_the_status_first_read(queued
     assert StepRun.objects.filter(step_id="s2", status=StepStatus.QUEUED).exists()
 
 
+def test_ending_a_case_cancels_its_other_runs_in_the_same_write(queued_run):
+    instance = queued_run.instance
+    waiting = StepRun.objects.create(
+        instance=instance, step_id="s2", kind="set", status=StepStatus.WAITING
+    )
+    retrying = StepRun.objects.create(
+        instance=instance, step_id="s3", kind="set", status=StepStatus.RETRY_WAIT
+    )
+    branch = StepRun.objects.create(
+        instance=instance, step_id="s3", kind="set", status=StepStatus.QUEUED
+    )
+    with transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        with tx.deferred_run_updates():
+            tx.set_status(retrying, StepStatus.QUEUED)
+            tx.set_status(branch, StepStatus.SUCCEEDED, finished_at=tx.now)
+            tx.set_status(run, StepStatus.SUCCEEDED, finished_at=tx.now)
+            new = tx.new_run("s2")
+            tx.cancel_active_runs(exclude=run)
+            assert new.status == StepStatus.CANCELLED
+            assert tx.run_updates[retrying.pk][1]["status"] == StepStatus.CANCELLED
+            with CaptureQueriesContext(connection) as queries:
+                tx.save()
+    runs = StepRun.objects.filter(instance=instance).exclude(step_id="start")
+    statuses = dict(runs.values_list("pk", "status"))
+    assert statuses == {
+        run.pk: StepStatus.SUCCEEDED,
+        waiting.pk: StepStatus.CANCELLED,
+        retrying.pk: StepStatus.CANCELLED,
+        branch.pk: StepStatus.SUCCEEDED,
+        new.pk: StepStatus.CANCELLED,
+    }
+    if connection.vendor == "postgresql":
+        assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["WITH"]
+
+
+def test_a_change_made_after_the_cancellation_does_not_undo_it(queued_run):
+    waiting = StepRun.objects.create(
+        instance=queued_run.instance, step_id="s2", kind="set", status=StepStatus.WAITING
+    )
+    with pytest.raises(StaleRun), transaction.atomic():
+        run, tx = _locked(queued_run.pk)
+        with tx.deferred_run_updates():
+            tx.cancel_active_runs(exclude=run)
+            tx.set_status(waiting, StepStatus.SUCCEEDED, finished_at=tx.now)
+            tx.save()
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the single write is PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
-def test_a_step_is_a_lock_one_write_and_a_commit_on_postgresql(settings):
+def test_every_step_is_a_lock_one_write_and_a_commit_on_postgresql(settings):
     settings.PODIUM_INLINE_STEPS = 0
-    start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
-    for _ in range(2):  # the second step runs with the flow's graph already cached
-        run = StepRun.objects.get(status=StepStatus.QUEUED)
+    instance = start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
+    # The first step also reads and caches the flow's graph; every later one, the end
+    # step included (it cancels the case's other runs), is BEGIN, SELECT, WITH, COMMIT.
+    runner.process(StepRun.objects.get(status=StepStatus.QUEUED).pk, "test")
+    steps = []
+    while run := StepRun.objects.filter(status=StepStatus.QUEUED).first():
         with CaptureQueriesContext(connection) as queries:
             runner.process(run.pk, "test")
-    verbs = [query["sql"].split(" ", 1)[0] for query in queries.captured_queries]
-    assert verbs == ["BEGIN", "SELECT", "WITH", "COMMIT"]
-    assert StepRun.objects.get(pk=run.pk).status == StepStatus.SUCCEEDED
+        steps.append([query["sql"].split(" ", 1)[0] for query in queries.captured_queries])
+    assert [run.step_id for run in StepRun.objects.order_by("id")][-1] == "end"
+    assert steps == [["BEGIN", "SELECT", "WITH", "COMMIT"]] * 3
+    instance.refresh_from_db()
+    assert instance.status == "succeeded"
