@@ -2,9 +2,9 @@
 
 A data-modifying CTE applies the runs' conditional status updates (and, when a case
 ends, the cancellation of its other active runs), inserts the new step runs and audit
-events and updates the case row in a single round trip, so a step
-transition costs two statements (the lock and this) and one commit. Other databases
-use the ORM (Transition.save).
+events and updates the case row in a single round trip, so a step transition costs two
+statements (the lock and this) and one commit. Other databases use the ORM
+(Transition.save).
 """
 
 from __future__ import annotations
