@@ -25,22 +25,6 @@ class AuditedModelAdmin(admin.ModelAdmin):
         return super().log_deletions(request, queryset)
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("occurred_at", "stream", "seq", "action", "actor_label", "object_type")
-    list_filter = ("action", "actor_kind")
-    search_fields = ("business_key", "stream", "action")
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Audit records are append-only: the admin shows them and changes nothing."""
 
@@ -52,6 +36,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "stream", "seq", "action", "actor_label", "object_type")
+    list_filter = ("action", "actor_kind")
+    search_fields = ("business_key", "stream", "action")
 
 
 @admin.register(DecisionRecord)
