@@ -58,7 +58,7 @@ format: setup
 
 ## bench: every benchmark (needs PostgreSQL and Redis; see bench/README.md)
 bench: setup
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf var static/vendor .pytest_cache

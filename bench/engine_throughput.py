@@ -3,7 +3,9 @@
 Prints completed steps per second for (a) one Celery task per step and (b) chains of
 automated steps run inline, the hop latency from one step's end to the next step's
 start on an idle system (p50/p95), the SQL statements per transition, and the
-throughput of bare Celery no-op tasks with the same worker configuration.
+throughput of bare Celery no-op tasks with the same worker configuration. As a
+yardstick it also runs the raw-SQL "lean transition" of shared/PERFORMANCE.md
+(bench/_reference_task.py) on the same worker set-up.
 
     .venv/bin/python bench/engine_throughput.py [--instances 500] [--steps 10]
 """
@@ -83,10 +85,11 @@ def fresh_version(steps: int) -> FlowVersion:
     )
 
 
-def worker(env: dict[str, str]) -> subprocess.Popen:
+def worker(env: dict[str, str], include: str = "") -> subprocess.Popen:
     full = {**os.environ, **env}
+    extra = [f"--include={include}"] if include else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", *WORKER_ARGS],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *WORKER_ARGS, *extra],
         cwd=ROOT,
         env=full,
         stdout=subprocess.DEVNULL,
@@ -139,6 +142,35 @@ def engine_run(instances: int, steps: int, inline: int) -> float:
     span = runs.aggregate(first=Min("started_at"), last=Max("finished_at"))
     seconds = (span["last"] - span["first"]).total_seconds()
     return runs.count() / seconds
+
+
+def reference_run(instances: int, steps: int) -> float:
+    """Drain rate of the raw-SQL yardstick, counting runs as engine_run does (the steps
+    and the end step), with the first messages queued before the worker starts."""
+    from _reference_task import create_cases
+
+    runs = create_cases(instances)
+    for run in runs:
+        app.send_task("bench.reference_step", kwargs={"run_id": run, "last": steps + 1})
+    process = worker({"PYTHONPATH": os.path.dirname(__file__)}, include="_reference_task")
+    total = instances * (steps + 1)
+    try:
+        while _reference_finished() < total:
+            time.sleep(0.2)
+    finally:
+        stop(process)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extract(epoch FROM max(finished_at) - min(started_at)) FROM reference_run"
+        )
+        (seconds,) = cursor.fetchone()
+    return total / float(seconds)
+
+
+def _reference_finished() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM reference_run WHERE status = 'succeeded'")
+        return cursor.fetchone()[0]
 
 
 def hop_latency(samples: int, steps: int) -> tuple[float, float]:
@@ -202,6 +234,12 @@ def main() -> None:
     per_task = engine_run(args.instances, args.steps, inline=0)
     print(
         f"engine, one task per step:  {per_task:8.0f} steps/s ({per_task / bare:.0%} of bare)",
+        flush=True,
+    )
+    reference = reference_run(args.instances, args.steps)
+    print(
+        f"yardstick, raw-SQL lean transition: {reference:5.0f} steps/s "
+        f"({reference / bare:.0%} of bare; the engine reaches {per_task / reference:.0%} of it)",
         flush=True,
     )
     chained = engine_run(args.instances, args.steps, inline=50)
