@@ -152,7 +152,8 @@ def reference_run(instances: int, steps: int) -> float:
     runs = create_cases(instances)
     for run in runs:
         app.send_task("bench.reference_step", kwargs={"run_id": run, "last": steps + 1})
-    process = worker({"PYTHONPATH": os.path.dirname(__file__)}, include="_reference_task")
+    path = os.pathsep.join(filter(None, [os.path.dirname(__file__), os.environ.get("PYTHONPATH")]))
+    process = worker({"PYTHONPATH": path}, include="_reference_task")
     total = instances * (steps + 1)
     try:
         while _reference_finished() < total:
