@@ -10,8 +10,8 @@ from audit.chain import Actor
 from orchestration.engine import compensation, dispatch, outcomes
 from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
+from orchestration.engine.locking import lock_run
 from orchestration.engine.routing import arrive, next_steps
-from orchestration.engine.runner import lock_run
 from orchestration.engine.state import FINISHED_INSTANCE, check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.models import (
