@@ -1,8 +1,9 @@
 """The "lean transition" of shared/PERFORMANCE.md, as a yardstick for engine_throughput.py.
 
-A minimal engine in raw SQL with the same round trips as Podium's transition: lock the
-run and its case, one statement that finishes the run, creates the next one, appends a
-hash-chained audit event and moves the case on, commit, then send the next message.
+A minimal engine in raw SQL with the same round trips as Podium's transition: BEGIN with
+the lock of the run and its case, then one statement that finishes the run, creates the
+next one, appends a hash-chained audit event and moves the case on, with the COMMIT in
+the same query string (engine/pg_round_trips.py); then send the next message.
 It has no flow graph, no step kinds and no model objects, so it shows what one Celery
 task per step can reach on this machine and worker set-up before any engine logic.
 Loaded into the benchmark's worker with `--include`; never part of Podium.
@@ -17,6 +18,7 @@ from celery import shared_task
 from django.db import connection, transaction
 
 from config.celery import app
+from orchestration.engine import pg_round_trips
 
 TABLES = """
 DROP TABLE IF EXISTS reference_event, reference_run, reference_case;
@@ -73,13 +75,13 @@ def create_cases(cases: int) -> list[int]:
 @shared_task(name="bench.reference_step")
 def reference_step(run_id: int, last: int) -> None:
     with transaction.atomic():
+        ((case, seq, previous, step),) = pg_round_trips.begin_with_query(LOCK, [run_id])
         with connection.cursor() as cursor:
-            cursor.execute(LOCK, [run_id])
-            case, seq, previous, step = cursor.fetchone()
             payload = json.dumps({"run": run_id, "step": step})
             digest = hashlib.sha256(f"{previous}{seq + 1}{payload}".encode()).hexdigest()
+            # A duplicate message finds the run no longer queued: nothing is written.
             cursor.execute(
-                WRITE,
+                WRITE + "; COMMIT",
                 {
                     "run": run_id,
                     "case": case,

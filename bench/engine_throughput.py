@@ -2,8 +2,8 @@
 
 Prints completed steps per second for (a) one Celery task per step and (b) chains of
 automated steps run inline, the hop latency from one step's end to the next step's
-start on an idle system (p50/p95), the SQL statements per transition, and the
-throughput of bare Celery no-op tasks with the same worker configuration. As a
+start on an idle system (p50/p95), the queries per transition as the server gets them,
+and the throughput of bare Celery no-op tasks with the same worker configuration. As a
 yardstick it also runs the raw-SQL "lean transition" of shared/PERFORMANCE.md
 (bench/_reference_task.py) on the same worker set-up.
 
@@ -30,12 +30,12 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from audit.chain import Actor  # noqa: E402
 from config.celery import app  # noqa: E402
 from orchestration.engine import runner  # noqa: E402
 from orchestration.engine.api import start_instance  # noqa: E402
+from orchestration.engine.pg_round_trips import queries_sent  # noqa: E402
 from orchestration.models import (  # noqa: E402
     Flow,
     FlowInstance,
@@ -193,26 +193,28 @@ def hop_latency(samples: int, steps: int) -> tuple[float, float]:
     return statistics.median(hops), quantiles[18]
 
 
-def statements_per_transition() -> list[str]:
-    """The statements of one warm no-op transition (graph cached), e.g. 'UPDATE steprun'."""
+def queries_per_transition() -> list[str]:
+    """What one warm no-op transition (graph cached) sends to the server, one entry per
+    query string, e.g. 'BEGIN; SELECT steprun' (libpq's trace, not Django's query log)."""
     settings.PODIUM_INLINE_STEPS = 0  # one step per transition, as in per-task mode
     version = fresh_version(3)
     instance = start_instance(version, {}, trigger="manual", actor=ACTOR)
     for _ in range(2):
         run = StepRun.objects.filter(instance=instance, status="queued").first()
-        with CaptureQueriesContext(connection) as queries:
+        with queries_sent() as sent:
             runner.process(run.pk, "bench")
-    return [_describe(q["sql"]) for q in queries.captured_queries]
+    return [_describe(sql) for sql in sent]
 
 
 def _describe(sql: str) -> str:
-    verb = sql.split(" ", 1)[0]
-    table = (
-        sql.split('"')[1].removeprefix("orchestration_").removeprefix("audit_")
-        if '"' in sql
-        else ""
-    )
-    return f"{verb} {table}".strip()
+    """'BEGIN; SELECT … FROM "orchestration_steprun" …' -> 'BEGIN; SELECT steprun'."""
+    statements = []
+    for statement in sql.split("; "):
+        verb = statement.split(" ", 1)[0]
+        table = statement.split('"')[1] if '"' in statement else ""
+        table = table.removeprefix("orchestration_").removeprefix("audit_")
+        statements.append(f"{verb} {table}".strip())
+    return "; ".join(statements)
 
 
 def main() -> None:
@@ -248,8 +250,8 @@ def main() -> None:
         f"engine, chained automated steps: {chained:8.0f} steps/s ({chained / bare:.0%} of bare)",
         flush=True,
     )
-    sql = statements_per_transition()
-    print(f"SQL per warm transition:          {len(sql)} ({', '.join(sql)})")
+    sent = queries_per_transition()
+    print(f"queries per warm transition:      {len(sent)} ({' | '.join(sent)})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 touches; Django would compile the same SQL each time, which costs more than the query
 itself. This compiles it once per database vendor and builds the model objects the way
 Django's own ModelIterable does (Django is pinned to 5.2; tests compare the result with
-the plain ORM query).
+the plain ORM query). On PostgreSQL, as a transaction's first query, it carries the
+BEGIN too (engine/pg_round_trips.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models.query import get_related_populators
 
+from orchestration.engine import pg_round_trips
 from orchestration.models import StepRun
 
 _COMPILED: dict[str, _LockQuery] = {}
@@ -39,9 +41,12 @@ class _LockQuery:
         )
 
     def fetch(self, step_run_id: int) -> StepRun | None:
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, [step_run_id])
-            rows = cursor.fetchall()
+        if pg_round_trips.can_begin_with_query():
+            rows = pg_round_trips.begin_with_query(self.sql, [step_run_id])
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, [step_run_id])
+                rows = cursor.fetchall()
         if self.converters:
             rows = self.compiler.apply_converters(rows, self.converters)
         for row in rows:

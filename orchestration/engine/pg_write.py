@@ -3,8 +3,10 @@
 A data-modifying CTE applies the runs' conditional status updates (and, when a case
 ends, the cancellation of its other active runs), inserts the new step runs and audit
 events and updates the case row in a single round trip, so a step transition costs two
-statements (the lock and this) and one commit. Other databases use the ORM
-(Transition.save).
+statements (the lock and this) and one commit. The statement itself refuses a stale
+transition: if a conditional update misses, podium_require_updated() (migration 0002)
+raises and nothing of the transaction is kept, so the COMMIT may follow in the same
+query string (engine/pg_round_trips.py). Other databases use the ORM (Transition.save).
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models import Field, Model
 
 from audit.models import AuditEvent
-from orchestration.engine import run_update
+from orchestration.engine import pg_round_trips, run_update
 from orchestration.engine.state import StaleRun
 from orchestration.models import FlowInstance, StepRun
 
@@ -72,10 +74,12 @@ def write(
     events: list[AuditEvent],
     instance_id: int,
     changes: dict[str, Any],
+    commit: bool = False,
 ) -> None:
     """Apply `updates` (run id -> status read, new values) and `cancellation`, insert
     `runs` (setting their ids) and `events`, and apply `changes` to the case; StaleRun
-    if an update missed."""
+    if an update missed. With `commit`, the caller's outermost atomic block ends here:
+    the COMMIT goes with the statement where it can (its block must run no more SQL)."""
     parts, params = [], []
     for number, (run_id, (status, new_values)) in enumerate(updates.items()):
         sql, values = run_update.statement(run_id, status, new_values)
@@ -105,11 +109,19 @@ def write(
         return
     ids = "ARRAY(SELECT id FROM new_runs ORDER BY id)" if runs else "NULL"
     updated = " + ".join(f"(SELECT count(*) FROM updated_{n})" for n in range(len(updates)))
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {ids}, {updated or 0}", params)
-        run_ids, updated_count = cursor.fetchone()
-    if updated_count != len(updates):
-        raise StaleRun("a step run changed status since it was read")
+    sql = f"WITH {', '.join(parts)} SELECT {ids}"
+    if updates:
+        sql += f", podium_require_updated({updated}, {len(updates)})"
+    if commit and pg_round_trips.can_commit_with_query():
+        sql += "; COMMIT"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            (run_ids, *_) = cursor.fetchone()
+    except DatabaseError as error:
+        if getattr(error.__cause__, "sqlstate", None) == pg_round_trips.STALE_RUN_SQLSTATE:
+            raise StaleRun("a step run changed status since it was read") from error
+        raise
     for run, run_id in zip(runs, run_ids or [], strict=True):
         run.pk = run_id
         run._state.adding, run._state.db = False, connection.alias

@@ -57,8 +57,8 @@ def _process(step_run_id: int, worker: str) -> list[int]:
         with tx.deferred_run_updates():
             outcome = _due_work(tx, run, worker)
             if not isinstance(outcome, Claim):
-                return tx.save() if outcome else []
-            tx.save()
+                return tx.save(commit=True) if outcome else []
+            tx.save(commit=True)
     return _run_claimed(outcome, worker)
 
 
@@ -158,4 +158,4 @@ def _complete_claim(claim: Claim, result: Any) -> list[int]:
         tx = Transition(run.instance, SYSTEM, timezone.now())
         with tx.deferred_run_updates():
             _apply(tx, run, claim.context.step, result)
-            return tx.save()
+            return tx.save(commit=True)

@@ -156,8 +156,12 @@ class Transition:
         if unsaved:
             StepRun.objects.bulk_create(unsaved)
 
-    def save(self) -> list[int]:
-        """Write everything; return the ids of new runs that are ready to execute."""
+    def save(self, commit: bool = False) -> list[int]:
+        """Write everything; return the ids of new runs that are ready to execute.
+
+        `commit` says this is the last SQL of the caller's outermost atomic block, so
+        on PostgreSQL the COMMIT may travel with the write (engine/pg_write.py).
+        """
         instance = self.instance
         if any(subject is not None and subject.pk is None for _, subject in self.entries):
             self.flush_runs()  # audit events name their runs, so those need ids first
@@ -179,7 +183,7 @@ class Transition:
         if connection.vendor == "postgresql":
             updates, self.run_updates = self.run_updates, {}
             cancellation, self.cancellation = self.cancellation, None
-            pg_write.write(updates, cancellation, unsaved, events, instance.pk, changes)
+            pg_write.write(updates, cancellation, unsaved, events, instance.pk, changes, commit)
         else:
             self.flush_run_updates()
             self._save_with_orm(unsaved, events, changes)

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from audit.chain import Actor
 from audit.models import AuditEvent
-from orchestration.engine import runner
 from orchestration.engine.api import start_instance
 from orchestration.engine.locking import lock_run
 from orchestration.engine.state import StaleRun
@@ -140,22 +139,3 @@ def test_a_change_made_after_the_cancellation_does_not_undo_it(queued_run):
             tx.cancel_active_runs(exclude=run)
             tx.set_status(waiting, StepStatus.SUCCEEDED, finished_at=tx.now)
             tx.save()
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single write is PostgreSQL's")
-@pytest.mark.django_db(transaction=True)
-def test_every_step_is_a_lock_one_write_and_a_commit_on_postgresql(settings):
-    settings.PODIUM_INLINE_STEPS = 0
-    instance = start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
-    # The first step also reads and caches the flow's graph; every later one, the end
-    # step included (it cancels the case's other runs), is BEGIN, SELECT, WITH, COMMIT.
-    runner.process(StepRun.objects.get(status=StepStatus.QUEUED).pk, "test")
-    steps = []
-    while run := StepRun.objects.filter(status=StepStatus.QUEUED).first():
-        with CaptureQueriesContext(connection) as queries:
-            runner.process(run.pk, "test")
-        steps.append([query["sql"].split(" ", 1)[0] for query in queries.captured_queries])
-    assert [run.step_id for run in StepRun.objects.order_by("id")][-1] == "end"
-    assert steps == [["BEGIN", "SELECT", "WITH", "COMMIT"]] * 3
-    instance.refresh_from_db()
-    assert instance.status == "succeeded"
