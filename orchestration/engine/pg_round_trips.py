@@ -3,10 +3,11 @@
 psycopg opens a transaction with a BEGIN of its own, one round trip before the first
 query, and Django's commit is one more after the last. A step transition is a lock, a
 single write and a commit, so sending BEGIN in the lock's query string and COMMIT in
-the write's halves the round trips a step waits for (each is 0.1 to 0.3 ms here, and a
-step is mostly waiting). Both use the simple query protocol, which runs the statements
-of one string in order and abandons the rest at the first error: a write that fails
-never reaches its COMMIT, and Django's atomic block rolls back as usual.
+the write's halves the round trips a step waits for: about 0.1 ms each on loopback,
+a network round trip each when the database is on another host. Both use the simple
+query protocol, which runs the statements of one string in order and abandons the rest
+at the first error: a write that fails never reaches its COMMIT, and Django's atomic
+block rolls back as usual.
 
 Only the outermost atomic block may do this, and only where psycopg would send a
 plain BEGIN: elsewhere (savepoints, isolation options, server-side binding) callers
