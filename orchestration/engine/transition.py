@@ -90,9 +90,16 @@ class Transition:
         if not self._defer_updates:
             self.flush_run_updates()
 
-    def flush_run_updates(self) -> None:
+    def _take_run_updates(
+        self,
+    ) -> tuple[dict[int, tuple[str, dict[str, Any]]], run_update.Cancellation | None]:
+        """The pending status updates and cancellation, now no longer pending."""
         updates, self.run_updates = self.run_updates, {}
         cancellation, self.cancellation = self.cancellation, None
+        return updates, cancellation
+
+    def flush_run_updates(self) -> None:
+        updates, cancellation = self._take_run_updates()
         for run_id, (status, values) in updates.items():
             if not run_update.update_if_status(run_id, status, values):
                 raise StaleRun(f"step run {run_id} is no longer {status}")
@@ -181,8 +188,7 @@ class Transition:
         if changes:
             changes["updated_at"] = self.now
         if connection.vendor == "postgresql":
-            updates, self.run_updates = self.run_updates, {}
-            cancellation, self.cancellation = self.cancellation, None
+            updates, cancellation = self._take_run_updates()
             pg_write.write(updates, cancellation, unsaved, events, instance.pk, changes, commit)
         else:
             self.flush_run_updates()
