@@ -35,24 +35,24 @@ CREATE TABLE reference_event (id bigserial PRIMARY KEY, case_id int NOT NULL,
 """
 
 LOCK = """
-SELECT c.id, c.seq, c.hash, r.step FROM reference_run r
+SELECT c.seq, c.hash, r.step FROM reference_run r
 JOIN reference_case c ON c.id = r.case_id WHERE r.id = %s FOR UPDATE
 """
 
 WRITE = """
 WITH done AS (
     UPDATE reference_run SET status = 'succeeded', started_at = now(), finished_at = now()
-    WHERE id = %(run)s AND status = 'queued' RETURNING 1),
+    WHERE id = %s AND status = 'queued' RETURNING case_id),
 next AS (
     INSERT INTO reference_run (case_id, step, status, created_at)
-    SELECT %(case)s, %(step)s, 'queued', now() FROM done WHERE %(step)s <= %(last)s
+    SELECT case_id, %s, 'queued', now() FROM done WHERE %s
     RETURNING id),
 event AS (
     INSERT INTO reference_event (case_id, seq, occurred_at, payload, hash)
-    SELECT %(case)s, %(seq)s, now(), %(payload)s, %(hash)s FROM done),
+    SELECT case_id, %s, now(), %s, %s FROM done),
 moved AS (
-    UPDATE reference_case SET seq = %(seq)s, hash = %(hash)s, updated_at = now()
-    WHERE id = %(case)s AND EXISTS (SELECT 1 FROM done))
+    UPDATE reference_case SET seq = %s, hash = %s, updated_at = now()
+    WHERE id = (SELECT case_id FROM done))
 SELECT (SELECT id FROM next)
 """
 
@@ -75,24 +75,16 @@ def create_cases(cases: int) -> list[int]:
 @shared_task(name="bench.reference_step")
 def reference_step(run_id: int, last: int) -> None:
     with transaction.atomic():
-        ((case, seq, previous, step),) = pg_round_trips.begin_with_query(LOCK, [run_id])
-        with connection.cursor() as cursor:
-            payload = json.dumps({"run": run_id, "step": step})
-            digest = hashlib.sha256(f"{previous}{seq + 1}{payload}".encode()).hexdigest()
-            # A duplicate message finds the run no longer queued: nothing is written.
-            cursor.execute(
-                WRITE + "; COMMIT",
-                {
-                    "run": run_id,
-                    "case": case,
-                    "step": step + 1,
-                    "last": last,
-                    "seq": seq + 1,
-                    "payload": payload,
-                    "hash": digest,
-                },
-            )
-            (following,) = cursor.fetchone()  # None after the last step or a duplicate
+        ((seq, previous, step),) = pg_round_trips.run("reference_lock", LOCK, [run_id])
+        payload = json.dumps({"run": run_id, "step": step})
+        digest = hashlib.sha256(f"{previous}{seq + 1}{payload}".encode()).hexdigest()
+        # A duplicate message finds the run no longer queued: nothing is written.
+        ((following,),) = pg_round_trips.run(  # None after the last step or a duplicate
+            "reference_write",
+            WRITE,
+            [run_id, step + 1, step + 1 <= last, seq + 1, payload, digest, seq + 1, digest],
+            commit=True,
+        )
         if following is not None:
             transaction.on_commit(
                 lambda: app.send_task(

@@ -194,12 +194,13 @@ def hop_latency(samples: int, steps: int) -> tuple[float, float]:
 
 
 def queries_per_transition() -> list[str]:
-    """What one warm no-op transition (graph cached) sends to the server, one entry per
-    query string, e.g. 'BEGIN; SELECT steprun' (libpq's trace, not Django's query log)."""
+    """What one warm no-op transition (graph cached, plans prepared) sends to the server,
+    one entry per query string, e.g. 'BEGIN; EXECUTE lock' (libpq's trace, not Django's
+    query log)."""
     settings.PODIUM_INLINE_STEPS = 0  # one step per transition, as in per-task mode
     version = fresh_version(3)
     instance = start_instance(version, {}, trigger="manual", actor=ACTOR)
-    for _ in range(2):
+    for _ in range(3):
         run = StepRun.objects.filter(instance=instance, status="queued").first()
         with queries_sent() as sent:
             runner.process(run.pk, "bench")
@@ -207,13 +208,18 @@ def queries_per_transition() -> list[str]:
 
 
 def _describe(sql: str) -> str:
-    """'BEGIN; SELECT … FROM "orchestration_steprun" …' -> 'BEGIN; SELECT steprun'."""
+    """'BEGIN; EXECUTE podium_lock_1(7)' -> 'BEGIN; EXECUTE lock', and a statement sent
+    as it is by its verb and first table: 'SELECT … FROM "orchestration_steprun" …' ->
+    'SELECT steprun'."""
     statements = []
     for statement in sql.split("; "):
-        verb = statement.split(" ", 1)[0]
-        table = statement.split('"')[1] if '"' in statement else ""
-        table = table.removeprefix("orchestration_").removeprefix("audit_")
-        statements.append(f"{verb} {table}".strip())
+        verb, _, rest = statement.partition(" ")
+        if verb in ("PREPARE", "EXECUTE"):
+            what = rest.split("(")[0].split(" ")[0].removeprefix("podium_").rsplit("_", 1)[0]
+        else:
+            what = rest.split('"')[1] if '"' in rest else ""
+            what = what.removeprefix("orchestration_").removeprefix("audit_")
+        statements.append(f"{verb} {what}".strip())
     return "; ".join(statements)
 
 

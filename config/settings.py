@@ -213,6 +213,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Podium --------------------------------------------------------------------------
 PODIUM_INLINE_STEPS = env_int("PODIUM_INLINE_STEPS", 50, minimum=0)
+# The engine's hot-path statements run from plans each database session keeps (off
+# behind a pooler that moves a client between sessions, e.g. PgBouncer in transaction mode).
+PODIUM_PG_PREPARED_STATEMENTS = env_bool("PODIUM_PG_PREPARED_STATEMENTS", True)
 # How long past its timeout a claimed step may run before the sweep takes it back.
 PODIUM_LEASE_MARGIN_SECONDS = env_int("PODIUM_LEASE_MARGIN_SECONDS", 30, minimum=0)
 PODIUM_HTTP_ALLOWLIST = env_list("PODIUM_HTTP_ALLOWLIST", [])

@@ -4,8 +4,8 @@
 touches; Django would compile the same SQL each time, which costs more than the query
 itself. This compiles it once per database vendor and builds the model objects the way
 Django's own ModelIterable does (Django is pinned to 5.2; tests compare the result with
-the plain ORM query). On PostgreSQL, as a transaction's first query, it carries the
-BEGIN too (engine/pg_round_trips.py).
+the plain ORM query). On PostgreSQL it runs from a prepared plan and, as a transaction's
+first query, carries the BEGIN too (engine/pg_round_trips.py).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ class _LockQuery:
         )
 
     def fetch(self, step_run_id: int) -> StepRun | None:
-        if pg_round_trips.can_begin_with_query():
-            rows = pg_round_trips.begin_with_query(self.sql, [step_run_id])
+        if connection.vendor == "postgresql":
+            rows = pg_round_trips.run("lock", self.sql, [step_run_id])
         else:
             with connection.cursor() as cursor:
                 cursor.execute(self.sql, [step_run_id])

@@ -1,4 +1,5 @@
-"""PostgreSQL: a transition's BEGIN travels with its lock and its COMMIT with its write.
+"""PostgreSQL: how the hot path's statements reach the server, in as few round trips
+as the server allows.
 
 psycopg opens a transaction with a BEGIN of its own, one round trip before the first
 query, and Django's commit is one more after the last. A step transition is a lock, a
@@ -7,15 +8,16 @@ the write's halves the round trips a step waits for: about 0.1 ms each on loopba
 a network round trip each when the database is on another host. Both use the simple
 query protocol, which runs the statements of one string in order and abandons the rest
 at the first error: a write that fails never reaches its COMMIT, and Django's atomic
-block rolls back as usual.
+block rolls back as usual. The statements themselves run from plans the session keeps
+(engine/pg_prepared.py).
 
 Only the outermost atomic block may do this, and only where psycopg would send a
 plain BEGIN: elsewhere (savepoints, isolation options, server-side binding) callers
-get the ordinary round trips.
-"""
+get the ordinary round trips."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +29,8 @@ from django.db.backends.utils import debug_transaction
 from psycopg import ClientCursor, errors, pq
 from psycopg.adapt import Transformer
 from psycopg.generators import execute
+
+from orchestration.engine import pg_prepared
 
 # The SQLSTATE of podium_require_updated() (migration 0002): a step run had changed.
 STALE_RUN_SQLSTATE = "PD001"
@@ -54,44 +58,88 @@ def _outermost_block(db: BaseDatabaseWrapper) -> bool:
     )
 
 
-def can_begin_with_query() -> bool:
-    """True when the next query would be the first of the outermost atomic block."""
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for a lot here
-    if not _outermost_block(db):
-        return False
-    db.ensure_connection()
-    raw = db.connection
-    return raw.pgconn.transaction_status == pq.TransactionStatus.IDLE and _plain_transactions(raw)
-
-
-def can_commit_with_query() -> bool:
-    """True when the outermost atomic block's transaction is open and may end with the
-    next query (the caller promises it is the block's last)."""
-    db = connections[DEFAULT_DB_ALIAS]
-    raw = db.connection
-    if raw is None or not _outermost_block(db):
-        return False
-    return raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS and _plain_transactions(
-        raw
+def _can_begin_with_query(db: BaseDatabaseWrapper, raw: Any) -> bool:
+    """The next query would be the first of the outermost atomic block."""
+    return (
+        _outermost_block(db)
+        and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        and _plain_transactions(raw)
     )
 
 
-def begin_with_query(sql: str, params: Sequence[Any]) -> list[tuple]:
-    """Open the transaction and run `sql` in one round trip; its rows, loaded by the
-    connection's own type loaders (call only when can_begin_with_query())."""
-    db = connections[DEFAULT_DB_ALIAS]
+def _can_commit_with_query(db: BaseDatabaseWrapper, raw: Any) -> bool:
+    """The outermost atomic block's transaction is open and may end with the next query
+    (the caller promises it is the block's last)."""
+    return (
+        _outermost_block(db)
+        and raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+        and _plain_transactions(raw)
+    )
+
+
+def _in_open_transaction(db: BaseDatabaseWrapper, raw: Any) -> bool:
+    return (
+        db.in_atomic_block
+        and raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+        and issubclass(raw.cursor_factory, ClientCursor)
+    )
+
+
+def run(label: str, sql: str, params: Sequence[Any], commit: bool = False) -> list[tuple]:
+    """Run one statement of the hot path inside an atomic block; its rows.
+
+    It opens the block's transaction if it is the first query (BEGIN in the same
+    string), ends it if `commit` (the caller promises no more SQL in its outermost
+    block) and it may, and runs from a prepared plan (engine/pg_prepared.py, `label`
+    names it). Where it cannot be sent as is (a savepoint still to make, isolation
+    options, server-side binding) it goes through a plain cursor as any query would.
+    Django's execute wrappers see it as they see any other query (with no cursor).
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for a lot here
+    db.ensure_connection()
+    executor: Any = functools.partial(_execute, label, commit)
+    for wrapper in reversed(db.execute_wrappers):
+        executor = functools.partial(wrapper, executor)
+    return executor(sql, params, False, {"connection": db, "cursor": None})
+
+
+def _execute(
+    label: str, commit: bool, sql: str, params: Sequence[Any], many: bool, context: dict
+) -> list[tuple]:
+    db: BaseDatabaseWrapper = context["connection"]
+    db.validate_no_broken_transaction()
     raw = db.connection
-    text = "BEGIN; " + ClientCursor(raw).mogrify(sql, params)
-    with db.wrap_database_errors, debug_transaction(db, text):
-        raw.pgconn.send_query(text.encode(raw.info.encoding))
-        results = raw.wait(execute(raw.pgconn))
-        for result in results:
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                raise errors.error_from_result(result, encoding=raw.info.encoding)
-    rows = results[-1]
+    if _can_begin_with_query(db, raw):
+        prefix = "BEGIN; "
+    elif _in_open_transaction(db, raw):
+        prefix = ""
+    else:
+        with db.wrap_database_errors, debug_transaction(db, sql), db.create_cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    suffix = "; COMMIT" if commit and (prefix or _can_commit_with_query(db, raw)) else ""
+    statement = pg_prepared.statement(raw, label, sql, params)
+    results = _send(db, raw, statement, prefix + statement.text + suffix)
+    rows = next(r for r in reversed(results) if r.status == pq.ExecStatus.TUPLES_OK)
     loader = Transformer(raw)
     loader.set_pgresult(rows)
     return loader.load_rows(0, rows.ntuples, tuple)
+
+
+def _send(
+    db: BaseDatabaseWrapper, raw: Any, statement: pg_prepared.Statement, text: str
+) -> list[pq.abc.PGresult]:
+    """Send `text` as one simple query and wait for all its results; the first error
+    raises as Django's database error, with the transaction left for Django to roll
+    back."""
+    with db.wrap_database_errors, debug_transaction(db, text):
+        raw.pgconn.send_query(text.encode(raw.info.encoding))
+        results = raw.wait(execute(raw.pgconn))
+        pg_prepared.record(raw, statement, results)
+        for result in results:
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                raise errors.error_from_result(result, encoding=raw.info.encoding)
+    return results
 
 
 @contextmanager

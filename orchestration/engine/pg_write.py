@@ -58,7 +58,7 @@ def _insert(
 def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, list]:
     meta = FlowInstance._meta
     assignments, params = [], []
-    for name, value in changes.items():
+    for name, value in sorted(changes.items()):  # the same columns, the same statement
         field = cast(Field, meta.get_field(name))
         assignments.append(f"{connection.ops.quote_name(str(field.column))} = %s")
         params.append(field.get_db_prep_save(value, connection))
@@ -112,12 +112,8 @@ def write(
     sql = f"WITH {', '.join(parts)} SELECT {ids}"
     if updates:
         sql += f", podium_require_updated({updated}, {len(updates)})"
-    if commit and pg_round_trips.can_commit_with_query():
-        sql += "; COMMIT"
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            (run_ids, *_) = cursor.fetchone()
+        ((run_ids, *_),) = pg_round_trips.run("write", sql, params, commit)
     except DatabaseError as error:
         if getattr(error.__cause__, "sqlstate", None) == pg_round_trips.STALE_RUN_SQLSTATE:
             raise StaleRun("a step run changed status since it was read") from error

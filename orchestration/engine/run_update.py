@@ -33,7 +33,7 @@ def _compile(names: tuple[str, ...]) -> tuple[str, list[Field]]:
 
 def statement(run_id: int, status: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
     """SQL and parameters that apply `values` to run `run_id` if it is still in `status`."""
-    key = (connection.vendor, tuple(values))
+    key = (connection.vendor, tuple(sorted(values)))  # one statement per set of columns
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = _compile(key[1])

@@ -1,5 +1,7 @@
 import pytest
+from django.db import connection
 
+from orchestration.engine import pg_prepared
 from tests.orchestration.engine.driver import EngineDriver
 
 
@@ -8,3 +10,12 @@ def engine(request, db, monkeypatch, settings) -> EngineDriver:
     """The engine, run both with automated steps chained in one transaction and without."""
     settings.PODIUM_INLINE_STEPS = request.param
     return EngineDriver(monkeypatch)
+
+
+@pytest.fixture
+def no_plans() -> None:
+    """PostgreSQL: a database session with no prepared plans, known to have none."""
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    pg_prepared._sessions.pop(connection.connection, None)

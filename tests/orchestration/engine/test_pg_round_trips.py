@@ -1,10 +1,13 @@
-"""PostgreSQL: a step is two queries, BEGIN riding with the lock and COMMIT with the write.
+"""PostgreSQL: a step is two queries, BEGIN riding with the lock and COMMIT with the write,
+both run from prepared plans once the session has them (engine/pg_prepared.py).
 
 What reaches the server is read from libpq's own protocol trace, not from Django's query
 log (which records BEGIN and COMMIT whenever Django asks for them, sent or not).
 """
 
 from __future__ import annotations
+
+import re
 
 import psycopg
 import pytest
@@ -28,6 +31,7 @@ pytestmark = [
         connection.vendor != "postgresql", reason="the merged round trips are PostgreSQL's"
     ),
     pytest.mark.django_db,
+    pytest.mark.usefixtures("no_plans"),
 ]
 ACTOR = Actor.system("test")
 
@@ -40,20 +44,27 @@ def _queued() -> StepRun:
 def test_every_step_is_two_queries_to_the_server(settings):
     settings.PODIUM_INLINE_STEPS = 0
     instance = start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
-    # The first step also reads and caches the flow's graph; every later one, the end
-    # step included (it cancels the case's other runs), is the same two queries.
+    # The first step also reads and caches the flow's graph; every step, the end step
+    # included (it cancels the case's other runs), is two queries. The session prepares
+    # a statement the second time it runs it, and then executes its plan.
     runner.process(_queued().pk, "test")
     steps = []
     while run := _queued():
         with queries_sent() as sent:
             runner.process(run.pk, "test")
-        steps.append(sent)
+        steps.append((run.pk, sent))
     assert len(steps) == 3
-    for sent in steps:
+    for _, sent in steps:
         assert len(sent) == 2, sent
-        assert sent[0].startswith('BEGIN; SELECT "orchestration_steprun"')
-        assert sent[0].endswith("FOR UPDATE")
-        assert sent[1].startswith("WITH ") and sent[1].endswith("; COMMIT")
+        assert sent[0].startswith("BEGIN; ") and sent[1].endswith("; COMMIT")
+    prepared, warm, end = steps
+    assert re.fullmatch(r"BEGIN; PREPARE podium_lock_\d+ AS SELECT .*; EXECUTE .*", prepared[1][0])
+    assert re.fullmatch(r"PREPARE podium_write_\d+ AS WITH .*; EXECUTE .*; COMMIT", prepared[1][1])
+    assert re.fullmatch(rf"BEGIN; EXECUTE podium_lock_\d+\({warm[0]}\)", warm[1][0])
+    assert re.fullmatch(r"EXECUTE podium_write_\d+\(.*\); COMMIT", warm[1][1])
+    # The end step's write has a shape of its own, sent as it is the first time.
+    assert re.fullmatch(rf"BEGIN; EXECUTE podium_lock_\d+\({end[0]}\)", end[1][0])
+    assert end[1][1].startswith("WITH ")
     instance.refresh_from_db()
     assert instance.status == "succeeded"
     assert [run.step_id for run in StepRun.objects.order_by("id")][-1] == "end"
@@ -116,6 +127,8 @@ def test_inside_a_callers_transaction_the_step_neither_begins_nor_commits(settin
     run_id = _queued().pk
     with queries_sent() as sent:
         assert runner.process(run_id, "test")
-    assert [query.split(" ", 1)[0] for query in sent] == ["SAVEPOINT", "SELECT", "WITH", "RELEASE"]
+    assert len(sent) == 4
+    assert sent[0].startswith("SAVEPOINT") and sent[3].startswith("RELEASE")
+    assert "FOR UPDATE" in sent[1] and "WITH " in sent[2]
     assert not any("COMMIT" in query or "BEGIN" in query for query in sent)
     assert connection.connection.pgconn.transaction_status == pq.TransactionStatus.INTRANS
