@@ -10,9 +10,8 @@ first query, carries the BEGIN too (engine/pg_round_trips.py).
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.query import get_related_populators
 
 from orchestration.engine import pg_round_trips
@@ -40,17 +39,17 @@ class _LockQuery:
             klass_info, select, connection.alias
         )
 
-    def fetch(self, step_run_id: int) -> StepRun | None:
-        if connection.vendor == "postgresql":
+    def fetch(self, db: BaseDatabaseWrapper, step_run_id: int) -> StepRun | None:
+        if db.vendor == "postgresql":
             rows = pg_round_trips.run("lock", self.sql, [step_run_id])
         else:
-            with connection.cursor() as cursor:
+            with db.cursor() as cursor:
                 cursor.execute(self.sql, [step_run_id])
                 rows = cursor.fetchall()
         if self.converters:
             rows = self.compiler.apply_converters(rows, self.converters)
         for row in rows:
-            run = StepRun.from_db(connection.alias, self.init_list, row[self.start : self.end])
+            run = StepRun.from_db(DEFAULT_DB_ALIAS, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, run)
             return run
@@ -63,7 +62,8 @@ def lock_run(step_run_id: int) -> StepRun | None:
     Locking the run row too matters on PostgreSQL: after waiting for a lock, READ
     COMMITTED re-reads only the rows it locked, so an unlocked run would be stale.
     """
-    compiled: Any = _COMPILED.get(connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for a lot here
+    compiled = _COMPILED.get(db.vendor)
     if compiled is None:
-        compiled = _COMPILED[connection.vendor] = _LockQuery()
-    return compiled.fetch(step_run_id)
+        compiled = _COMPILED[db.vendor] = _LockQuery()
+    return compiled.fetch(db, step_run_id)

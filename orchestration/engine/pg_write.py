@@ -55,15 +55,21 @@ def _insert(
     )
 
 
+_UPDATES: dict[tuple[str, ...], tuple[str, list[Field]]] = {}
+
+
 def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, list]:
-    meta = FlowInstance._meta
-    assignments, params = [], []
-    for name, value in sorted(changes.items()):  # the same columns, the same statement
-        field = cast(Field, meta.get_field(name))
-        assignments.append(f"{connection.ops.quote_name(str(field.column))} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    table = connection.ops.quote_name(meta.db_table)
-    sql = f"inst AS (UPDATE {table} SET {', '.join(assignments)} WHERE id = %s)"
+    names = tuple(sorted(changes))  # the same columns, the same statement
+    compiled = _UPDATES.get(names)
+    if compiled is None:
+        meta, quote = FlowInstance._meta, connection.ops.quote_name
+        fields = [cast(Field, meta.get_field(name)) for name in names]
+        assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+        sql = f"inst AS (UPDATE {quote(meta.db_table)} SET {assignments} WHERE id = %s)"
+        compiled = _UPDATES[names] = (sql, fields)
+    sql, fields = compiled
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
+    params = [field.get_db_prep_save(changes[field.name], db) for field in fields]
     return sql, [*params, instance_id]
 
 
@@ -120,4 +126,4 @@ def write(
         raise
     for run, run_id in zip(runs, run_ids or [], strict=True):
         run.pk = run_id
-        run._state.adding, run._state.db = False, connection.alias
+        run._state.adding, run._state.db = False, DEFAULT_DB_ALIAS

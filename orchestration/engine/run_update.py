@@ -33,12 +33,12 @@ def _compile(names: tuple[str, ...]) -> tuple[str, list[Field]]:
 
 def statement(run_id: int, status: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
     """SQL and parameters that apply `values` to run `run_id` if it is still in `status`."""
-    key = (connection.vendor, tuple(sorted(values)))  # one statement per set of columns
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
+    key = (db.vendor, tuple(sorted(values)))  # one statement per set of columns
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = _compile(key[1])
     sql, fields = compiled
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
     params = [field.get_db_prep_save(values[field.name], db) for field in fields]
     return sql, [*params, run_id, status]
 

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from django.db import transaction
 
 from audit.chain import Actor
@@ -21,6 +23,14 @@ def test_the_compiled_lock_query_reads_exactly_what_the_orm_reads(engine):
     assert [getattr(locked.instance, f) for f in instance_fields] == [
         getattr(expected.instance, f) for f in instance_fields
     ]
+    # Times come back as the ORM gives them: aware, in UTC (on PostgreSQL the lock loads
+    # them with psycopg's compiled loader rather than Django's).
+    for value, orm_value in [
+        (locked.created_at, expected.created_at),
+        (locked.due_at, expected.due_at),
+        (locked.instance.updated_at, expected.instance.updated_at),
+    ]:
+        assert value.tzinfo == orm_value.tzinfo == UTC
 
 
 def test_a_missing_run_locks_nothing(engine):
