@@ -37,7 +37,10 @@ UNKNOWN_STATEMENT = "26000"
 DUPLICATE_STATEMENT = "42P05"
 
 _PLACEHOLDER = re.compile(r"%s")
-_names: dict[str, str] = {}  # SQL text -> statement name, for this process
+# SQL text -> statement name. One name per text in a process, so a plan the server
+# already has under a name is the plan for that text.
+_names: dict[str, str] = {}
+_numbers = itertools.count(1)
 _sessions: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 
 
@@ -51,8 +54,8 @@ class _Session:
 
 def _name(label: str, sql: str) -> str:
     name = _names.get(sql)
-    if name is None:
-        name = _names[sql] = f"podium_{label}_{len(_names) + 1}"
+    if name is None:  # setdefault: of two threads naming the same text, one name wins
+        name = _names.setdefault(sql, f"podium_{label}_{next(_numbers)}")
     return name
 
 

@@ -13,7 +13,8 @@ block rolls back as usual. The statements themselves run from plans the session 
 
 Only the outermost atomic block may do this, and only where psycopg would send a
 plain BEGIN: elsewhere (savepoints, isolation options, server-side binding) callers
-get the ordinary round trips."""
+get the ordinary round trips.
+"""
 
 from __future__ import annotations
 
