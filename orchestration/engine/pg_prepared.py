@@ -109,8 +109,13 @@ def record(raw: Any, statement: Statement, results: Sequence[Any]) -> None:
         if result.status == pq.ExecStatus.FATAL_ERROR:
             sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
             if sqlstate == UNKNOWN_STATEMENT.encode():
-                _sessions.pop(raw, None)  # the session lost its plans: make them again
+                forget(raw)  # the session lost its plans: make them again
             elif sqlstate == DUPLICATE_STATEMENT.encode() and statement.prepares:
                 _sessions[raw].prepared.add(statement.sql)
         elif result.command_status == b"PREPARE" and statement.prepares:
             _sessions[raw].prepared.add(statement.sql)
+
+
+def forget(raw: Any) -> None:
+    """Take it that `raw`'s session has no plans (the server dropped them)."""
+    _sessions.pop(raw, None)

@@ -12,10 +12,10 @@ query string (engine/pg_round_trips.py). Other databases use the ORM (Transition
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
-from django.db.models import Field, Model
+from django.db.models import Model
 
 from audit.models import AuditEvent
 from orchestration.engine import pg_round_trips, run_update
@@ -55,22 +55,12 @@ def _insert(
     )
 
 
-_UPDATES: dict[tuple[str, ...], tuple[str, list[Field]]] = {}
-
-
 def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, list]:
-    names = tuple(sorted(changes))  # the same columns, the same statement
-    compiled = _UPDATES.get(names)
-    if compiled is None:
-        meta, quote = FlowInstance._meta, connection.ops.quote_name
-        fields = [cast(Field, meta.get_field(name)) for name in names]
-        assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
-        sql = f"inst AS (UPDATE {quote(meta.db_table)} SET {assignments} WHERE id = %s)"
-        compiled = _UPDATES[names] = (sql, fields)
-    sql, fields = compiled
+    # Sorted: the same columns, the same statement (and so the same prepared plan).
+    sql, fields = run_update.assignments(FlowInstance, tuple(sorted(changes)))
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
     params = [field.get_db_prep_save(changes[field.name], db) for field in fields]
-    return sql, [*params, instance_id]
+    return f"inst AS ({sql} WHERE id = %s)", [*params, instance_id]
 
 
 def write(

@@ -16,31 +16,34 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Field
+from django.db.models import Field, Model
 
 from orchestration.models import ACTIVE_STEP_STATUSES, StepRun, StepStatus
 
-_COMPILED: dict[tuple[str, tuple[str, ...]], tuple[str, list[Field]]] = {}
+_ASSIGNMENTS: dict[tuple[type[Model], str, tuple[str, ...]], tuple[str, list[Field]]] = {}
 
 
-def _compile(names: tuple[str, ...]) -> tuple[str, list[Field]]:
-    meta, quote = StepRun._meta, connection.ops.quote_name
-    fields = [cast(Field, meta.get_field(name)) for name in names]
-    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE id = %s AND status = %s"
-    return sql, fields
+def assignments(model: type[Model], names: tuple[str, ...]) -> tuple[str, list[Field]]:
+    """`UPDATE <table> SET col = %s, …` for `model`'s fields `names`, and those fields;
+    worked out once per set of columns."""
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for every step
+    key = (model, db.vendor, names)
+    compiled = _ASSIGNMENTS.get(key)
+    if compiled is None:
+        meta, quote = model._meta, db.ops.quote_name
+        fields = [cast(Field, meta.get_field(name)) for name in names]
+        columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+        compiled = _ASSIGNMENTS[key] = (f"UPDATE {quote(meta.db_table)} SET {columns}", fields)
+    return compiled
 
 
 def statement(run_id: int, status: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
     """SQL and parameters that apply `values` to run `run_id` if it is still in `status`."""
+    # Sorted: the same columns, the same statement (and so the same prepared plan).
+    sql, fields = assignments(StepRun, tuple(sorted(values)))
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
-    key = (db.vendor, tuple(sorted(values)))  # one statement per set of columns
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = _COMPILED[key] = _compile(key[1])
-    sql, fields = compiled
     params = [field.get_db_prep_save(values[field.name], db) for field in fields]
-    return sql, [*params, run_id, status]
+    return f"{sql} WHERE id = %s AND status = %s", [*params, run_id, status]
 
 
 def update_if_status(run_id: int, status: str, values: dict[str, Any]) -> bool:

@@ -18,4 +18,4 @@ def no_plans() -> None:
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
-    pg_prepared._sessions.pop(connection.connection, None)
+    pg_prepared.forget(connection.connection)

@@ -71,7 +71,7 @@ def test_a_plan_the_session_already_has_is_adopted():
     the next PREPARE of that plan fails, and from then on the plan is used."""
     _run_in_transaction(2)
     _run_in_transaction(2)
-    pg_prepared._sessions.pop(connection.connection)  # as if the answer never came
+    pg_prepared.forget(connection.connection)  # as if the answer never came
     _run_in_transaction(2)
     with pytest.raises(DatabaseError, match="already exists"):
         _run_in_transaction(3)
