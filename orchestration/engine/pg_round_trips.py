@@ -3,25 +3,27 @@ as the server allows.
 
 psycopg opens a transaction with a BEGIN of its own, one round trip before the first
 query, and Django's commit is one more after the last. A step transition is a lock, a
-single write and a commit, so sending BEGIN in the lock's query string and COMMIT in
-the write's halves the round trips a step waits for: about 0.1 ms each on loopback,
-a network round trip each when the database is on another host. Both use the simple
-query protocol, which runs the statements of one string in order and abandons the rest
-at the first error: a write that fails never reaches its COMMIT, and Django's atomic
-block rolls back as usual. The statements themselves run from plans the session keeps
-(engine/pg_prepared.py).
+single write and a commit, so sending BEGIN with the lock and COMMIT with the write
+halves the round trips a step waits for: about 0.1 ms each on loopback, a network
+round trip each when the database is on another host. Each goes out as one pipeline
+(libpq's pipeline mode, through psycopg's `pq` layer): BEGIN, the statement, COMMIT and
+one Sync, answered together. After an error the server skips the rest of the pipeline,
+so a write that fails never reaches its COMMIT, and Django's atomic block rolls back as
+usual. Values are bound by the protocol, not quoted into the text (psycopg's client-side
+quoting of a write's fifty values cost more than the server's work), and the statement
+runs from a plan the session keeps (engine/pg_prepared.py).
 
-Only the outermost atomic block may do this, and only where psycopg would send a
-plain BEGIN: elsewhere (savepoints, isolation options, server-side binding) callers
-get the ordinary round trips.
-"""
+Only the outermost atomic block may begin or commit this way, and only where psycopg
+would send a plain BEGIN: elsewhere (savepoints, isolation options, server-side
+binding) callers get the ordinary round trips."""
 
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,8 +33,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import debug_transaction
 from psycopg import ClientCursor, errors, pq
-from psycopg.adapt import AdaptersMap, Transformer
-from psycopg.generators import execute
+from psycopg.abc import PQGen
+from psycopg.adapt import AdaptersMap, PyFormat, Transformer
+from psycopg.generators import fetch, send
 
 from orchestration.engine import pg_prepared
 
@@ -93,7 +96,7 @@ def run(label: str, sql: str, params: Sequence[Any], commit: bool = False) -> li
     """Run one statement of the hot path inside an atomic block; its rows.
 
     It opens the block's transaction if it is the first query (BEGIN in the same
-    string), ends it if `commit` (the caller promises no more SQL in its outermost
+    pipeline), ends it if `commit` (the caller promises no more SQL in its outermost
     block) and it may, and runs from a prepared plan (engine/pg_prepared.py, `label`
     names it). Where it cannot be sent as is (a savepoint still to make, isolation
     options, server-side binding) it goes through a plain cursor as any query would.
@@ -113,25 +116,23 @@ def _execute(
     db: BaseDatabaseWrapper = context["connection"]
     db.validate_no_broken_transaction()
     raw = db.connection
-    if _can_begin_with_query(db, raw):
-        prefix = "BEGIN; "
-    elif _in_open_transaction(db, raw):
-        prefix = ""
-    else:
+    begin = _can_begin_with_query(db, raw)
+    if not (begin or _in_open_transaction(db, raw)):
         with db.wrap_database_errors, debug_transaction(db, sql), db.create_cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
-    suffix = "; COMMIT" if commit and (prefix or _can_commit_with_query(db, raw)) else ""
-    statement = pg_prepared.statement(raw, label, sql, params)
-    results = _send(db, raw, statement, prefix + statement.text + suffix)
-    rows = next(r for r in reversed(results) if r.status == pq.ExecStatus.TUPLES_OK)
-    loader = Transformer(_LoadingContext(_adapters(raw), raw))
-    loader.set_pgresult(rows)
-    return loader.load_rows(0, rows.ntuples, tuple)
+    commit = commit and bool(begin or _can_commit_with_query(db, raw))
+    statement = pg_prepared.statement(raw, label, sql)
+    transformer = Transformer(_AdaptContext(_adapters(raw), raw))
+    values = transformer.dump_sequence(params, [PyFormat.TEXT] * len(params))
+    with db.wrap_database_errors, debug_transaction(db, sql):
+        rows = _pipeline(raw, statement, values, begin, commit)
+    transformer.set_pgresult(rows)
+    return transformer.load_rows(0, rows.ntuples, tuple)
 
 
-class _LoadingContext:
-    """What a psycopg Transformer loads rows with: these adapters, this connection."""
+class _AdaptContext:
+    """What a psycopg Transformer adapts values with: these adapters, this connection."""
 
     def __init__(self, adapters: AdaptersMap, connection: Any):
         self.adapters, self.connection = adapters, connection
@@ -156,27 +157,60 @@ def _adapters(raw: Any) -> AdaptersMap:
     return adapters
 
 
-def _send(
-    db: BaseDatabaseWrapper, raw: Any, statement: pg_prepared.Statement, text: str
-) -> list[pq.abc.PGresult]:
-    """Send `text` as one simple query and wait for all its results; the first error
-    raises as Django's database error, with the transaction left for Django to roll
-    back."""
-    with db.wrap_database_errors, debug_transaction(db, text):
-        raw.pgconn.send_query(text.encode(raw.info.encoding))
-        results = raw.wait(execute(raw.pgconn))
-        pg_prepared.record(raw, statement, results)
-        for result in results:
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                raise errors.error_from_result(result, encoding=raw.info.encoding)
-    return results
+def _pipeline(
+    raw: Any, statement: pg_prepared.Statement, values: Sequence[Any], begin: bool, commit: bool
+) -> pq.abc.PGresult:
+    """Send BEGIN (if `begin`), `statement` with `values` and COMMIT (if `commit`) as one
+    pipeline and wait for the answers; the statement's result. The first error raises
+    (as psycopg's), the transaction left for Django to roll back."""
+    pgconn = raw.pgconn
+    formats = [pq.Format.TEXT] * len(values)
+    pgconn.enter_pipeline_mode()
+    try:
+        if begin:
+            pgconn.send_query_params(b"BEGIN", None)
+        if statement.prepares:
+            pgconn.send_prepare(statement.name, statement.text)
+        if statement.name is None:
+            pgconn.send_query_params(statement.text, values, param_formats=formats)
+        else:
+            pgconn.send_query_prepared(statement.name, values, param_formats=formats)
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+        pgconn.pipeline_sync()
+        results = raw.wait(_until_sync(pgconn))
+    except BaseException:
+        raw.close()  # interrupted half-way: the session's state is unknown
+        raise
+    pgconn.exit_pipeline_mode()
+    error = next((r for r in results if r.status == pq.ExecStatus.FATAL_ERROR), None)
+    prepared = results[int(begin)] if statement.prepares else None
+    pg_prepared.record(raw, statement, prepared, error)
+    if error is not None:
+        raise errors.error_from_result(error, encoding=raw.info.encoding)
+    return results[int(begin) + int(statement.prepares)]
+
+
+def _until_sync(pgconn: Any) -> PQGen[list[pq.abc.PGresult]]:
+    """Flush the pipeline and collect its results, one per command, up to its Sync."""
+    yield from send(pgconn)
+    results: list[pq.abc.PGresult] = []
+    while True:
+        result = yield from fetch(pgconn)
+        if result is None:
+            continue  # the end of one command's results
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            return results
+        results.append(result)
 
 
 @contextmanager
 def queries_sent() -> Iterator[list[str]]:
-    """The query strings this connection sends to the server inside the block, read from
-    libpq's protocol trace (Django's query log also lists BEGIN and COMMIT it asked for
-    that psycopg never sent). For the benchmark and the tests."""
+    """What this connection sends to the server inside the block, one entry per round
+    trip, read from libpq's protocol trace (Django's query log also lists BEGIN and
+    COMMIT it asked for that psycopg never sent). A simple query is its text; a pipeline
+    its commands joined by "; ", a prepared statement's as `PREPARE name AS …` and
+    `EXECUTE name` (values are bound, not shown). For the benchmark and the tests."""
     sent: list[str] = []
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
@@ -188,8 +222,32 @@ def queries_sent() -> Iterator[list[str]]:
         finally:
             pgconn.untrace()
             trace.seek(0)
-            # A message to the server: F, its length, its type, its fields, tab-separated.
-            for line in trace:
-                direction, _, kind, *fields = line.rstrip("\n").split("\t")
-                if direction == "F" and kind in ("Query", "Parse"):
-                    sent.append("".join(fields).strip().strip('"'))
+            sent += _round_trips(trace)
+
+
+# Messages to the server as libpq traces them: F, length, type, fields (tab-separated).
+_PARSE = re.compile(r' "([^"]*)" "(.*)" \d+.*')
+_BIND = re.compile(r' "[^"]*" "([^"]*)".*')
+
+
+def _round_trips(trace: Iterable[str]) -> list[str]:
+    sent: list[str] = []
+    pipeline: list[str] = []
+    unnamed = ""
+    for line in trace:
+        direction, _, kind, *fields = line.rstrip("\n").split("\t")
+        text = "".join(fields)
+        if direction != "F":
+            continue
+        if kind == "Query":
+            sent.append(text.strip().strip('"'))
+        elif kind == "Sync":
+            sent.append("; ".join(pipeline))
+            pipeline = []
+        elif (parse := _PARSE.fullmatch(text)) and kind == "Parse":
+            name, unnamed = parse.groups()
+            if name:
+                pipeline.append(f"PREPARE {name} AS {unnamed}")
+        elif (bind := _BIND.fullmatch(text)) and kind == "Bind":
+            pipeline.append(f"EXECUTE {bind[1]}" if bind[1] else unnamed)
+    return sent

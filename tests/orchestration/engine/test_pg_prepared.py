@@ -1,6 +1,7 @@
 """PostgreSQL: the hot path's statements run from plans the session keeps.
 
-What reaches the server is read from libpq's own protocol trace.
+What reaches the server is read from libpq's own protocol trace, one entry per round
+trip (values are bound, so they do not show).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ pytestmark = [
     pytest.mark.usefixtures("no_plans"),
 ]
 SQL = "SELECT 12 / %s::int AS podium_test"
+UNNAMED = "SELECT 12 / $1::int AS podium_test"  # as the server gets it
 
 
 def _run_in_transaction(divisor: int) -> tuple[list[tuple], str]:
@@ -36,12 +38,10 @@ def test_a_statement_is_prepared_the_second_time_and_executed_from_then_on():
     second, second_sent = _run_in_transaction(3)
     third, third_sent = _run_in_transaction(4)
     assert (first, second, third) == ([(6,)], [(4,)], [(3,)])
-    assert first_sent == "BEGIN; SELECT 12 / 2::int AS podium_test"
+    assert first_sent == f"BEGIN; {UNNAMED}"
     (name,) = _plans()
-    assert second_sent == f"BEGIN; PREPARE {name} AS SELECT 12 / $1::int AS podium_test; " + (
-        f"EXECUTE {name}(3)"
-    )
-    assert third_sent == f"BEGIN; EXECUTE {name}(4)"
+    assert second_sent == f"BEGIN; PREPARE {name} AS {UNNAMED}; EXECUTE {name}"
+    assert third_sent == f"BEGIN; EXECUTE {name}"
 
 
 def test_a_plan_made_in_a_transaction_that_failed_is_still_used():
@@ -51,7 +51,7 @@ def test_a_plan_made_in_a_transaction_that_failed_is_still_used():
     (name,) = _plans()
     rows, sent = _run_in_transaction(6)
     assert rows == [(2,)]
-    assert sent == f"BEGIN; EXECUTE {name}(6)"
+    assert sent == f"BEGIN; EXECUTE {name}"
 
 
 def test_a_session_that_lost_its_plans_makes_them_again():
@@ -61,9 +61,9 @@ def test_a_session_that_lost_its_plans_makes_them_again():
         cursor.execute("DEALLOCATE ALL")
     with pytest.raises(DatabaseError, match="does not exist"):
         _run_in_transaction(3)
-    assert _run_in_transaction(3)[1] == "BEGIN; SELECT 12 / 3::int AS podium_test"
+    assert _run_in_transaction(3)[1] == f"BEGIN; {UNNAMED}"
     assert " PREPARE " in _run_in_transaction(4)[1]
-    assert _run_in_transaction(6) == ([(2,)], f"BEGIN; EXECUTE {_plans()[0]}(6)")
+    assert _run_in_transaction(6) == ([(2,)], f"BEGIN; EXECUTE {_plans()[0]}")
 
 
 def test_a_plan_the_session_already_has_is_adopted():
@@ -75,20 +75,20 @@ def test_a_plan_the_session_already_has_is_adopted():
     _run_in_transaction(2)
     with pytest.raises(DatabaseError, match="already exists"):
         _run_in_transaction(3)
-    assert _run_in_transaction(4) == ([(3,)], f"BEGIN; EXECUTE {_plans()[0]}(4)")
+    assert _run_in_transaction(4) == ([(3,)], f"BEGIN; EXECUTE {_plans()[0]}")
 
 
 def test_a_session_prepares_no_more_than_its_limit(monkeypatch):
     monkeypatch.setattr(pg_prepared, "MAX_PER_CONNECTION", 0)
     for _ in range(3):
-        assert _run_in_transaction(2) == ([(6,)], "BEGIN; SELECT 12 / 2::int AS podium_test")
+        assert _run_in_transaction(2) == ([(6,)], f"BEGIN; {UNNAMED}")
     assert _plans() == []
 
 
 def test_plans_can_be_switched_off(settings):
     settings.PODIUM_PG_PREPARED_STATEMENTS = False
     for _ in range(3):
-        assert _run_in_transaction(2)[1] == "BEGIN; SELECT 12 / 2::int AS podium_test"
+        assert _run_in_transaction(2)[1] == f"BEGIN; {UNNAMED}"
     assert _plans() == []
 
 
@@ -99,4 +99,4 @@ def test_inside_a_savepoint_the_plan_is_used_without_begin_or_commit():
         connection.ensure_connection()
         with queries_sent() as sent:
             assert run("test", SQL, [3], commit=True) == [(4,)]
-    assert sent == [f"EXECUTE {_plans()[0]}(3)"]
+    assert sent == [f"EXECUTE {_plans()[0]}"]

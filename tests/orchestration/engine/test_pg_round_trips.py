@@ -1,8 +1,9 @@
-"""PostgreSQL: a step is two queries, BEGIN riding with the lock and COMMIT with the write,
-both run from prepared plans once the session has them (engine/pg_prepared.py).
+"""PostgreSQL: a step is two round trips, BEGIN riding with the lock and COMMIT with the
+write, both run from prepared plans once the session has them (engine/pg_prepared.py).
 
-What reaches the server is read from libpq's own protocol trace, not from Django's query
-log (which records BEGIN and COMMIT whenever Django asks for them, sent or not).
+What reaches the server is read from libpq's own protocol trace, one entry per round
+trip, not from Django's query log (which records BEGIN and COMMIT whenever Django asks
+for them, sent or not).
 """
 
 from __future__ import annotations
@@ -45,26 +46,26 @@ def test_every_step_is_two_queries_to_the_server(settings):
     settings.PODIUM_INLINE_STEPS = 0
     instance = start_instance(published(sequence_definition(3)), {}, trigger="manual", actor=ACTOR)
     # The first step also reads and caches the flow's graph; every step, the end step
-    # included (it cancels the case's other runs), is two queries. The session prepares
-    # a statement the second time it runs it, and then executes its plan.
+    # included (it cancels the case's other runs), is two round trips. The session
+    # prepares a statement the second time it runs it, and then executes its plan.
     runner.process(_queued().pk, "test")
     steps = []
     while run := _queued():
         with queries_sent() as sent:
             runner.process(run.pk, "test")
-        steps.append((run.pk, sent))
+        steps.append(sent)
     assert len(steps) == 3
-    for _, sent in steps:
+    for sent in steps:
         assert len(sent) == 2, sent
         assert sent[0].startswith("BEGIN; ") and sent[1].endswith("; COMMIT")
     prepared, warm, end = steps
-    assert re.fullmatch(r"BEGIN; PREPARE podium_lock_\d+ AS SELECT .*; EXECUTE .*", prepared[1][0])
-    assert re.fullmatch(r"PREPARE podium_write_\d+ AS WITH .*; EXECUTE .*; COMMIT", prepared[1][1])
-    assert re.fullmatch(rf"BEGIN; EXECUTE podium_lock_\d+\({warm[0]}\)", warm[1][0])
-    assert re.fullmatch(r"EXECUTE podium_write_\d+\(.*\); COMMIT", warm[1][1])
-    # The end step's write has a shape of its own, sent as it is the first time.
-    assert re.fullmatch(rf"BEGIN; EXECUTE podium_lock_\d+\({end[0]}\)", end[1][0])
-    assert end[1][1].startswith("WITH ")
+    assert re.fullmatch(r"BEGIN; PREPARE (podium_lock_\d+) AS SELECT .*; EXECUTE \1", prepared[0])
+    assert re.fullmatch(r"PREPARE (podium_write_\d+) AS WITH .*; EXECUTE \1; COMMIT", prepared[1])
+    assert re.fullmatch(r"BEGIN; EXECUTE podium_lock_\d+", warm[0])
+    assert re.fullmatch(r"EXECUTE podium_write_\d+; COMMIT", warm[1])
+    # The end step's write has a shape of its own, sent unnamed the first time.
+    assert re.fullmatch(r"BEGIN; EXECUTE podium_lock_\d+", end[0])
+    assert end[1].startswith("WITH ")
     instance.refresh_from_db()
     assert instance.status == "succeeded"
     assert [run.step_id for run in StepRun.objects.order_by("id")][-1] == "end"
