@@ -3,8 +3,8 @@
 A minimal engine in raw SQL with the same round trips as Podium's transition: BEGIN with
 the lock of the run and its case, then one statement that finishes the run, creates the
 next one, appends a hash-chained audit event and moves the case on, with the COMMIT in
-the same query string, both from prepared plans as the engine's
-(engine/pg_round_trips.py); then send the next message.
+the same pipeline, both from prepared plans as the engine's (engine/pg_round_trips.py);
+then send the next message.
 It has no flow graph, no step kinds and no model objects, so it shows what one Celery
 task per step can reach on this machine and worker set-up before any engine logic.
 Loaded into the benchmark's worker with `--include`; never part of Podium.

@@ -195,7 +195,7 @@ def hop_latency(samples: int, steps: int) -> tuple[float, float]:
 
 def queries_per_transition() -> list[str]:
     """What one warm no-op transition (graph cached, plans prepared) sends to the server,
-    one entry per query string, e.g. 'BEGIN; EXECUTE lock' (libpq's trace, not Django's
+    one entry per round trip, e.g. 'BEGIN; EXECUTE lock' (libpq's trace, not Django's
     query log)."""
     settings.PODIUM_INLINE_STEPS = 0  # one step per transition, as in per-task mode
     version = fresh_version(3)

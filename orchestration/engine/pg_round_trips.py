@@ -14,8 +14,8 @@ quoting of a write's fifty values cost more than the server's work), and the sta
 runs from a plan the session keeps (engine/pg_prepared.py).
 
 Only the outermost atomic block may begin or commit this way, and only where psycopg
-would send a plain BEGIN: elsewhere (savepoints, isolation options, server-side
-binding) callers get the ordinary round trips."""
+would send a plain BEGIN: elsewhere (savepoints, isolation options) the statement
+goes alone and Django begins and commits as usual."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import debug_transaction
-from psycopg import ClientCursor, errors, pq
+from psycopg import errors, pq
 from psycopg.abc import PQGen
 from psycopg.adapt import AdaptersMap, PyFormat, Transformer
 from psycopg.generators import fetch, send
@@ -44,14 +44,12 @@ STALE_RUN_SQLSTATE = "PD001"
 
 
 def _plain_transactions(raw: Any) -> bool:
-    """psycopg would open a transaction with a bare BEGIN, and binds parameters on the
-    client (so a query string may hold several statements)."""
+    """psycopg would open a transaction with a bare BEGIN."""
     return (
         not raw.autocommit
         and raw.isolation_level is None
         and raw.read_only is None
         and raw.deferrable is None
-        and issubclass(raw.cursor_factory, ClientCursor)
     )
 
 
@@ -85,11 +83,7 @@ def _can_commit_with_query(db: BaseDatabaseWrapper, raw: Any) -> bool:
 
 
 def _in_open_transaction(db: BaseDatabaseWrapper, raw: Any) -> bool:
-    return (
-        db.in_atomic_block
-        and raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
-        and issubclass(raw.cursor_factory, ClientCursor)
-    )
+    return db.in_atomic_block and raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
 
 
 def run(label: str, sql: str, params: Sequence[Any], commit: bool = False) -> list[tuple]:
@@ -98,8 +92,9 @@ def run(label: str, sql: str, params: Sequence[Any], commit: bool = False) -> li
     It opens the block's transaction if it is the first query (BEGIN in the same
     pipeline), ends it if `commit` (the caller promises no more SQL in its outermost
     block) and it may, and runs from a prepared plan (engine/pg_prepared.py, `label`
-    names it). Where it cannot be sent as is (a savepoint still to make, isolation
-    options, server-side binding) it goes through a plain cursor as any query would.
+    names it). Where it cannot be sent so (outside an atomic block, or a transaction
+    with isolation options still to open) it goes through a plain cursor as any query
+    would.
     Django's execute wrappers see it as they see any other query (with no cursor).
     """
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for a lot here

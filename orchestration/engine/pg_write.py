@@ -6,7 +6,7 @@ events and updates the case row in a single round trip, so a step transition cos
 statements (the lock and this) and one commit. The statement itself refuses a stale
 transition: if a conditional update misses, podium_require_updated() (migration 0002)
 raises and nothing of the transaction is kept, so the COMMIT may follow in the same
-query string (engine/pg_round_trips.py). Other databases use the ORM (Transition.save).
+pipeline (engine/pg_round_trips.py). Other databases use the ORM (Transition.save).
 """
 
 from __future__ import annotations

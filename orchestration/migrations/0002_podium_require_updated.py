@@ -2,7 +2,7 @@
 
 engine/pg_write.py ends its statement with podium_require_updated(hits, expected): if a
 conditional step-run update missed, the statement fails with SQLSTATE PD001 and the
-transaction keeps nothing, even when its COMMIT was sent in the same query string.
+transaction keeps nothing, even when its COMMIT was sent with it.
 """
 
 from django.db import migrations

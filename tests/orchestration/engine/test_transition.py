@@ -1,7 +1,5 @@
 """A transition's status updates: conditional, and folded into its final write."""
 
-import re
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -128,9 +126,7 @@ def test_ending_a_case_cancels_its_other_runs_in_the_same_write(queued_run):
         new.pk: StepStatus.CANCELLED,
     }
     if connection.vendor == "postgresql":
-        # One statement: the write, as it is or from its plan (engine/pg_prepared.py).
-        (write,) = [q["sql"] for q in queries.captured_queries]
-        assert re.match(r"WITH |PREPARE podium_write_\d+ AS WITH |EXECUTE podium_write_", write)
+        assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["WITH"]
 
 
 def test_a_change_made_after_the_cancellation_does_not_undo_it(queued_run):
