@@ -133,3 +133,32 @@ def test_inside_a_callers_transaction_the_step_neither_begins_nor_commits(settin
     assert "FOR UPDATE" in sent[1] and "WITH " in sent[2]
     assert not any("COMMIT" in query or "BEGIN" in query for query in sent)
     assert connection.connection.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+
+
+class _Interrupted(Exception):
+    """Like Celery's soft time limit: raised in the worker while it waits."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_interrupted_while_it_waits_on_the_server_loses_nothing(monkeypatch):
+    start_instance(published(sequence_definition(2)), {}, trigger="manual", actor=ACTOR)
+    queued = _queued()
+    connection.ensure_connection()
+    raw = connection.connection
+
+    wait = raw.wait
+
+    def interrupted(*args, **kwargs):
+        if raw.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            raise _Interrupted
+        return wait(*args, **kwargs)
+
+    monkeypatch.setattr(raw, "wait", interrupted)
+    with pytest.raises(_Interrupted):
+        runner.process(queued.pk, "test")
+    monkeypatch.undo()
+    # Its pipeline was left half-read, so the connection was closed rather than reused.
+    assert raw.closed
+    assert StepRun.objects.get(pk=queued.pk).status == StepStatus.QUEUED
+    runner.process(queued.pk, "test")
+    assert FlowInstance.objects.get().status == "succeeded"
