@@ -94,8 +94,8 @@ def run(label: str, sql: str, params: Sequence[Any], commit: bool = False) -> li
     block) and it may, and runs from a prepared plan (engine/pg_prepared.py, `label`
     names it). Where it cannot be sent so (outside an atomic block, or a transaction
     with isolation options still to open) it goes through a plain cursor as any query
-    would.
-    Django's execute wrappers see it as they see any other query (with no cursor).
+    would. Django's execute wrappers see it as they see any other query (with no
+    cursor).
     """
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for a lot here
     db.ensure_connection()
