@@ -13,8 +13,9 @@ def engine(request, db, monkeypatch, settings) -> EngineDriver:
 
 
 @pytest.fixture
-def no_plans() -> None:
-    """PostgreSQL: a database session with no prepared plans, known to have none."""
+def no_plans(settings) -> None:
+    """PostgreSQL: plans switched on, and a database session with none made yet."""
+    settings.PODIUM_PG_PREPARED_STATEMENTS = True
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
