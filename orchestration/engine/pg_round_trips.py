@@ -63,7 +63,7 @@ def _outermost_block(db: BaseDatabaseWrapper) -> bool:
     )
 
 
-def _can_begin_with_query(db: BaseDatabaseWrapper, raw: Any) -> bool:
+def _may_begin(db: BaseDatabaseWrapper, raw: Any) -> bool:
     """The next query would be the first of the outermost atomic block."""
     return (
         _outermost_block(db)
@@ -72,7 +72,7 @@ def _can_begin_with_query(db: BaseDatabaseWrapper, raw: Any) -> bool:
     )
 
 
-def _can_commit_with_query(db: BaseDatabaseWrapper, raw: Any) -> bool:
+def _may_commit(db: BaseDatabaseWrapper, raw: Any) -> bool:
     """The outermost atomic block's transaction is open and may end with the next query
     (the caller promises it is the block's last)."""
     return (
@@ -111,12 +111,12 @@ def _execute(
     db: BaseDatabaseWrapper = context["connection"]
     db.validate_no_broken_transaction()
     raw = db.connection
-    begin = _can_begin_with_query(db, raw)
+    begin = _may_begin(db, raw)
     if not (begin or _in_open_transaction(db, raw)):
         with db.wrap_database_errors, debug_transaction(db, sql), db.create_cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
-    commit = commit and bool(begin or _can_commit_with_query(db, raw))
+    commit = commit and bool(begin or _may_commit(db, raw))
     statement = pg_prepared.statement(raw, label, sql)
     transformer = Transformer(_AdaptContext(_adapters(raw), raw))
     values = transformer.dump_sequence(params, [PyFormat.TEXT] * len(params))

@@ -70,10 +70,7 @@ def _insert(
 
 
 def _update_instance(instance_id: int, changes: dict[str, Any]) -> tuple[str, list]:
-    # Sorted: the same columns, the same statement (and so the same prepared plan).
-    sql, fields = run_update.assignments(FlowInstance, tuple(sorted(changes)))
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
-    params = [field.get_db_prep_save(changes[field.name], db) for field in fields]
+    sql, params = run_update.set_clause(FlowInstance, changes)
     return f"inst AS ({sql} WHERE id = %s)", [*params, instance_id]
 
 

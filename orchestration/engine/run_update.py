@@ -23,9 +23,7 @@ from orchestration.models import ACTIVE_STEP_STATUSES, StepRun, StepStatus
 _ASSIGNMENTS: dict[tuple[type[Model], str, tuple[str, ...]], tuple[str, list[Field]]] = {}
 
 
-def assignments(model: type[Model], names: tuple[str, ...]) -> tuple[str, list[Field]]:
-    """`UPDATE <table> SET col = %s, …` for `model`'s fields `names`, and those fields;
-    worked out once per set of columns."""
+def _assignments(model: type[Model], names: tuple[str, ...]) -> tuple[str, list[Field]]:
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked for every step
     key = (model, db.vendor, names)
     compiled = _ASSIGNMENTS.get(key)
@@ -37,12 +35,18 @@ def assignments(model: type[Model], names: tuple[str, ...]) -> tuple[str, list[F
     return compiled
 
 
+def set_clause(model: type[Model], values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`UPDATE <table> SET col = %s, …` that gives `model`'s fields `values`, and its
+    parameters. The SQL is worked out once per set of columns, in a fixed order, so the
+    same columns always make the same statement (and so use the same prepared plan)."""
+    sql, fields = _assignments(model, tuple(sorted(values)))
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
+    return sql, [field.get_db_prep_save(values[field.name], db) for field in fields]
+
+
 def statement(run_id: int, status: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
     """SQL and parameters that apply `values` to run `run_id` if it is still in `status`."""
-    # Sorted: the same columns, the same statement (and so the same prepared plan).
-    sql, fields = assignments(StepRun, tuple(sorted(values)))
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields look it up per value
-    params = [field.get_db_prep_save(values[field.name], db) for field in fields]
+    sql, params = set_clause(StepRun, values)
     return f"{sql} WHERE id = %s AND status = %s", [*params, run_id, status]
 
 

@@ -167,7 +167,7 @@ class Transition:
         """Write everything; return the ids of new runs that are ready to execute.
 
         `commit` says this is the last SQL of the caller's outermost atomic block, so
-        on PostgreSQL the COMMIT may travel with the write (engine/pg_write.py).
+        on PostgreSQL the COMMIT may travel with the write (engine/pg_round_trips.py).
         """
         instance = self.instance
         if any(subject is not None and subject.pk is None for _, subject in self.entries):
