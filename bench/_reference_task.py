@@ -4,7 +4,7 @@ A minimal engine in raw SQL with the same round trips as Podium's transition: BE
 the lock of the run and its case, then one statement that finishes the run, creates the
 next one, appends a hash-chained audit event and moves the case on, with the COMMIT in
 the same pipeline, both from prepared plans as the engine's (engine/pg_round_trips.py);
-then send the next message.
+then send the next message as the engine does (engine/dispatch.py).
 It has no flow graph, no step kinds and no model objects, so it shows what one Celery
 task per step can reach on this machine and worker set-up before any engine logic.
 Loaded into the benchmark's worker with `--include`; never part of Podium.
@@ -18,8 +18,7 @@ import json
 from celery import shared_task
 from django.db import connection, transaction
 
-from config.celery import app
-from orchestration.engine import pg_round_trips
+from orchestration.engine import dispatch, pg_round_trips
 
 TABLES = """
 DROP TABLE IF EXISTS reference_event, reference_run, reference_case;
@@ -88,7 +87,7 @@ def reference_step(run_id: int, last: int) -> None:
         )
         if following is not None:
             transaction.on_commit(
-                lambda: app.send_task(
-                    "bench.reference_step", kwargs={"run_id": following, "last": last}
+                lambda: dispatch.message(
+                    "bench.reference_step", {"run_id": following, "last": last}
                 )
             )

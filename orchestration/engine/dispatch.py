@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from celery.utils import uuid
 from django.db import transaction
 
 from config.celery import app
@@ -14,10 +15,23 @@ MAX_COUNTDOWN = 60.0
 
 
 def message(name: str, kwargs: dict, countdown: float | None = None) -> None:
-    """The one place the engine talks to the broker (tests replace it)."""
+    """The one place the engine talks to the broker (tests replace it).
+
+    These are the two halves of Celery's `send_task`: build the task message, then
+    publish it where the router sends `name`. What `send_task` adds around them (parent
+    and root ids of the task that sends, a result object, per-task options and eager
+    mode checks) the engine has no use for, and it costs ~0.1 ms a message, ~0.3 ms on an
+    idle machine: a tenth of the hop from one step to the next.
+    """
+    amqp = app.amqp
     # The reprs are given because Celery would otherwise work them out defensively for
     # every message; these arguments are only ids.
-    app.send_task(name, kwargs=kwargs, countdown=countdown, argsrepr="()", kwargsrepr=repr(kwargs))
+    task_message = amqp.create_task_message(
+        uuid(), name, (), kwargs, countdown=countdown, argsrepr="()", kwargsrepr=repr(kwargs)
+    )
+    route = amqp.router.route({}, name, (), kwargs)
+    with app.producer_or_acquire() as producer:
+        amqp.send_task_message(producer, name, task_message, **route)
 
 
 def send(run_ids: Iterable[int], countdown: float | None = None) -> None:
