@@ -5,7 +5,7 @@ automated steps run inline, the hop latency from one step's end to the next step
 start on an idle system (p50/p95), the queries per transition as the server gets them,
 and the throughput of bare Celery no-op tasks with the same worker configuration. As a
 yardstick it also runs the raw-SQL "lean transition" of shared/PERFORMANCE.md
-(bench/_reference_task.py) on the same worker set-up.
+(bench/_reference_task.py) on the same worker set-up, for its idle hop and its throughput.
 
     .venv/bin/python bench/engine_throughput.py [--instances 500] [--steps 10]
 """
@@ -152,8 +152,7 @@ def reference_run(instances: int, steps: int) -> float:
     runs = create_cases(instances)
     for run in runs:
         app.send_task("bench.reference_step", kwargs={"run_id": run, "last": steps + 1})
-    path = os.pathsep.join(filter(None, [os.path.dirname(__file__), os.environ.get("PYTHONPATH")]))
-    process = worker({"PYTHONPATH": path}, include="_reference_task")
+    process = reference_worker()
     total = instances * (steps + 1)
     try:
         while _reference_finished() < total:
@@ -166,6 +165,11 @@ def reference_run(instances: int, steps: int) -> float:
         )
         (seconds,) = cursor.fetchone()
     return total / float(seconds)
+
+
+def reference_worker() -> subprocess.Popen:
+    path = os.pathsep.join(filter(None, [os.path.dirname(__file__), os.environ.get("PYTHONPATH")]))
+    return worker({"PYTHONPATH": path}, include="_reference_task")
 
 
 def _reference_finished() -> int:
@@ -189,6 +193,29 @@ def hop_latency(samples: int, steps: int) -> tuple[float, float]:
             ]
     finally:
         stop(process)
+    quantiles = statistics.quantiles(hops, n=20)
+    return statistics.median(hops), quantiles[18]
+
+
+def reference_hop_latency(samples: int, steps: int) -> tuple[float, float]:
+    """The idle hop of the yardstick, measured as hop_latency measures the engine's: one
+    case at a time, from a run's end to the next run's start as the database has them."""
+    from _reference_task import create_cases
+
+    process = reference_worker()
+    try:
+        for number, run in enumerate(create_cases(samples), start=1):
+            app.send_task("bench.reference_step", kwargs={"run_id": run, "last": steps + 1})
+            while _reference_finished() < number * (steps + 1):
+                time.sleep(0.01)
+    finally:
+        stop(process)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extract(epoch FROM started_at - lag(finished_at) "
+            "OVER (PARTITION BY case_id ORDER BY id)) * 1000 FROM reference_run"
+        )
+        hops = [float(hop) for (hop,) in cursor.fetchall() if hop is not None]
     quantiles = statistics.quantiles(hops, n=20)
     return statistics.median(hops), quantiles[18]
 
@@ -238,6 +265,8 @@ def main() -> None:
     # while with autovacuum and checkpoints, and an "idle" hop would measure those.
     p50, p95 = hop_latency(50, args.steps)
     print(f"hop latency, idle, task per step: p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
+    p50, p95 = reference_hop_latency(50, args.steps)
+    print(f"yardstick hop latency, idle:      p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
     bare = bare_celery(args.instances * args.steps)
     print(f"bare Celery no-op tasks:          {bare:8.0f} tasks/s", flush=True)
     per_task = engine_run(args.instances, args.steps, inline=0)
