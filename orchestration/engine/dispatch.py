@@ -20,8 +20,9 @@ def message(name: str, kwargs: dict, countdown: float | None = None) -> None:
     These are the two halves of Celery's `send_task`: build the task message, then
     publish it where the router sends `name`. What `send_task` adds around them (parent
     and root ids of the task that sends, a result object, per-task options and eager
-    mode checks) the engine has no use for, and it costs ~0.1 ms a message, ~0.3 ms on an
-    idle machine: a tenth of the hop from one step to the next.
+    mode checks) the engine has no use for; leaving it out makes a message ~15 % cheaper
+    (0.05 to 0.1 ms of CPU; 0.15 ms on the hop from one step to the next on an idle
+    2-vCPU machine).
     """
     amqp = app.amqp
     # The reprs are given because Celery would otherwise work them out defensively for
