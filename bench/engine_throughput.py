@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ production_mode()
 configure("podium_bench")
 
 import redis  # noqa: E402
+from _measure import percentile  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
@@ -193,8 +193,7 @@ def hop_latency(samples: int, steps: int) -> tuple[float, float]:
             ]
     finally:
         stop(process)
-    quantiles = statistics.quantiles(hops, n=20)
-    return statistics.median(hops), quantiles[18]
+    return percentile(hops, 50), percentile(hops, 95)
 
 
 def reference_hop_latency(samples: int, steps: int) -> tuple[float, float]:
@@ -216,8 +215,7 @@ def reference_hop_latency(samples: int, steps: int) -> tuple[float, float]:
             "OVER (PARTITION BY case_id ORDER BY id)) * 1000 FROM reference_run"
         )
         hops = [float(hop) for (hop,) in cursor.fetchall() if hop is not None]
-    quantiles = statistics.quantiles(hops, n=20)
-    return statistics.median(hops), quantiles[18]
+    return percentile(hops, 50), percentile(hops, 95)
 
 
 def queries_per_transition() -> list[str]:
