@@ -13,7 +13,7 @@ import tempfile
 folder = tempfile.mkdtemp(prefix="podium-bench-embedded-")
 os.environ["PODIUM_VAR_DIR"] = folder
 os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-os.environ["CELERY_BROKER_URL"] = "filesystem://"
+os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
 sys.path.insert(0, os.path.dirname(__file__))
 
 import engine_throughput as bench  # noqa: E402

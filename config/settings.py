@@ -160,7 +160,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Podium <podium@localhost>")
 
 # --- Celery --------------------------------------------------------------------------
-_broker_default = env_str("REDIS_URL", "filesystem://")
+# With a host named, kombu does not warn "No hostname was supplied" in every process.
+_broker_default = env_str("REDIS_URL", "filesystem://localhost/")
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", _broker_default, ("redis", "rediss", "amqp", "filesystem", "memory")
 )

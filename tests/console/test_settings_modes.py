@@ -42,6 +42,19 @@ def test_it_starts_in_embedded_mode_without_any_variables(tmp_path):
     assert "sqlite3 filesystem://" in result.stdout
 
 
+def test_the_embedded_health_check_logs_nothing(tmp_path):
+    # /healthz runs this on every call: a warning here would fill the demo's log.
+    result = run_manage(
+        "shell",
+        "-c",
+        "from console.health import current_health; print(current_health().broker)",
+        PODIUM_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "True" in result.stdout
+    assert result.stderr == ""
+
+
 @pytest.mark.parametrize(
     ("url", "transport"),
     [("redis://127.0.0.1:6379/0", "config.broker:Transport"), ("rediss://cache:6380/0", "None")],
