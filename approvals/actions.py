@@ -16,7 +16,7 @@ from django.utils import timezone
 from approvals import events
 from approvals.delegation import active_delegation
 from approvals.escalation import schedule
-from approvals.models import OPEN_TASK_STATUSES, HumanTask, Priority, TaskStatus
+from approvals.models import OPEN_TASK_STATUSES, HumanTask, Priority, TaskKind, TaskStatus
 from approvals.notify import notify
 from approvals.sla import add_minutes, calendar_for
 from approvals.stepconfig import (
@@ -159,9 +159,15 @@ def _kept_config(config: dict[str, Any], step: dict[str, Any], business_hours: b
     }
 
 
-def cancel_open_tasks(instance: Any, reason: str = "The case was cancelled") -> int:
-    """Called by the engine inside its transaction when it cancels an instance."""
-    return _cancel(HumanTask.objects.filter(instance=instance), reason)
+def cancel_open_tasks(instance: Any, reason: str) -> int:
+    """Called by the engine inside its transaction when a case ends, is cancelled or is
+    rolled back, with the reason people will read on the task.
+
+    Quality checks stay open: they review an automatic decision the case has already
+    acted on, and are worth answering whatever became of the case afterwards.
+    """
+    tasks = HumanTask.objects.filter(instance=instance).exclude(kind=TaskKind.QA_SAMPLE)
+    return _cancel(tasks, reason)
 
 
 def cancel_step_tasks(step_run: Any, reason: str = "The step was skipped") -> int:
@@ -210,7 +216,7 @@ def _why_not_open(task_id: int, user: Any) -> str:
         outcome = task.outcome.replace("_", " ")
         return f"This task was already decided{' by ' + name if name else ''}: {outcome}."
     if task.status == TaskStatus.CANCELLED:
-        return "This task was cancelled because its case was cancelled."
+        return task.cancellation_note
     if task.status == TaskStatus.EXPIRED:
         return "This task expired: its final deadline passed and the case moved on."
     if task.claimed_by_id and task.claimed_by_id != user.pk:

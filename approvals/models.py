@@ -130,6 +130,12 @@ class HumanTask(models.Model):
         return bool(self.config.get("allow_bulk"))
 
     @property
+    def cancellation_note(self) -> str:
+        """Why this task was cancelled, as the sentences people read on it."""
+        why = self.reason.strip().rstrip(".") or "Its case was cancelled"
+        return f"This task was cancelled. {why}."
+
+    @property
     def escalation_state(self) -> str:
         if self.status == TaskStatus.EXPIRED:
             return "Past the final deadline"

@@ -125,7 +125,7 @@ def end_instance(tx: Transition, status: str, reason: str, exclude: StepRun | No
         finished_at=tx.now if finished else None,
     )
     if finished:
-        cancel_active_runs(tx, exclude)
+        cancel_active_runs(tx, "The case finished before this task was done", exclude)
     tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
     if tx.instance.parent_step_run_id:
         dispatch.resume_parent_after_commit(tx.instance.pk)
@@ -133,12 +133,14 @@ def end_instance(tx: Transition, status: str, reason: str, exclude: StepRun | No
         dispatch.notify_exception_owner_after_commit(tx.instance.pk)
 
 
-def cancel_active_runs(tx: Transition, exclude: StepRun | None = None) -> None:
+def cancel_active_runs(tx: Transition, reason: str, exclude: StepRun | None = None) -> None:
+    """Cancel the case's runs still in progress and its open human tasks; `reason` is
+    what the people holding those tasks read on them."""
     from approvals.actions import cancel_open_tasks
 
     tx.cancel_active_runs(exclude)
     if _opens_tasks(tx.graph):
-        cancel_open_tasks(tx.instance)
+        cancel_open_tasks(tx.instance, reason)
 
 
 def _opens_tasks(graph: FlowGraph) -> bool:

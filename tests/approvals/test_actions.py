@@ -123,10 +123,11 @@ def test_request_changes_only_where_the_step_allows_it(db, team, alex, engine):
     assert engine.calls[-1]["output"]["outcome"] == "request_changes"
 
 
-def test_cancelling_the_case_cancels_its_open_tasks(task):
-    assert actions.cancel_open_tasks(task.instance) == 1
+def test_cancelling_the_case_cancels_its_open_tasks_with_the_reason(task):
+    assert actions.cancel_open_tasks(task.instance, "The case was cancelled: duplicate") == 1
     task.refresh_from_db()
     assert task.status == "cancelled" and task.next_escalation_at is None
+    assert task.cancellation_note == "This task was cancelled. The case was cancelled: duplicate."
 
 
 def test_bulk_approve_only_where_the_step_allows_it(db, team, alex, engine):

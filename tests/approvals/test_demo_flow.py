@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
 from approvals import actions
 from approvals.models import HumanTask
@@ -70,3 +71,54 @@ def test_the_example_invoice_flow_reaches_finance_and_continues(driver, invoice_
         assert ("pay", "succeeded") in steps and ("paid", "succeeded") in steps
     record = DecisionRecord.objects.get(instance_id=no_po.pk)
     assert (record.final_outcome, record.overrode_ai) == ("approve", True)
+
+
+@pytest.fixture
+def sampled_invoice_flow(db):
+    """The example flow with every automatic decision sampled for a quality check."""
+    finance = TeamFactory(name="Finance")
+    TeamFactory(name="Operations")
+    owner = UserFactory(username="olivia", teams=[finance])
+    text = (Path(settings.BASE_DIR) / "examples" / "flows" / "invoice-approval.yaml").read_text()
+    assert "qa_sample_rate: 0.05" in text
+    draft = flow_actions.import_yaml(
+        text.replace("qa_sample_rate: 0.05", "qa_sample_rate: 1"), user=owner
+    )
+    return flow_actions.publish_version(draft, user=owner, note="test"), owner
+
+
+def test_a_quality_check_stays_open_after_its_case_has_finished(driver, sampled_invoice_flow):
+    version, owner = sampled_invoice_flow
+    small = start(version, 420.0, po="PO-1")
+    driver.run()
+
+    small.refresh_from_db()
+    assert small.status == "succeeded"
+    qa = HumanTask.objects.get(instance=small)
+    assert qa.kind == "qa" and qa.status == "open"
+    actions.decide(qa, owner, "approve", "")
+    qa.refresh_from_db()
+    assert (qa.status, qa.outcome) == ("done", "approve")
+
+
+def test_cancelling_a_case_cancels_its_approval_and_says_why(driver, invoice_flow, client):
+    from orchestration.engine.operator import cancel_instance
+
+    version, owner = invoice_flow
+    large = start(version, 18400.0, po="PO-2")
+    driver.run()
+    approval = HumanTask.objects.get(instance=large, kind="approval")
+
+    cancel_instance(large.pk, actor=Actor.user(owner), reason="the supplier withdrew the invoice")
+
+    approval.refresh_from_db()
+    assert approval.status == "cancelled"
+    assert approval.reason == "The case was cancelled: the supplier withdrew the invoice"
+    with pytest.raises(actions.TaskConflict, match="withdrew the invoice"):
+        actions.decide(approval, owner, "approve", "")
+    client.force_login(owner)
+    page = client.get(reverse("approvals:task", args=[approval.pk])).content.decode()
+    assert (
+        "This task was cancelled. The case was cancelled: the supplier withdrew the invoice. "
+        "Nothing more to do." in page
+    )
