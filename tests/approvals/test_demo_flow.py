@@ -26,14 +26,27 @@ def driver(monkeypatch):
     return EngineDriver(monkeypatch)
 
 
-@pytest.fixture
-def invoice_flow(db):
+def publish_invoice_flow(sample_every_decision: bool = False):
     finance = TeamFactory(name="Finance")
     TeamFactory(name="Operations")
     owner = UserFactory(username="olivia", teams=[finance])
     text = (Path(settings.BASE_DIR) / "examples" / "flows" / "invoice-approval.yaml").read_text()
+    if sample_every_decision:
+        assert "qa_sample_rate: 0.05" in text
+        text = text.replace("qa_sample_rate: 0.05", "qa_sample_rate: 1")
     draft = flow_actions.import_yaml(text, user=owner)
     return flow_actions.publish_version(draft, user=owner, note="test"), owner
+
+
+@pytest.fixture
+def invoice_flow(db):
+    return publish_invoice_flow()
+
+
+@pytest.fixture
+def sampled_invoice_flow(db):
+    """The example flow with every automatic decision sampled for a quality check."""
+    return publish_invoice_flow(sample_every_decision=True)
 
 
 def start(version, amount, po=""):
@@ -71,20 +84,6 @@ def test_the_example_invoice_flow_reaches_finance_and_continues(driver, invoice_
         assert ("pay", "succeeded") in steps and ("paid", "succeeded") in steps
     record = DecisionRecord.objects.get(instance_id=no_po.pk)
     assert (record.final_outcome, record.overrode_ai) == ("approve", True)
-
-
-@pytest.fixture
-def sampled_invoice_flow(db):
-    """The example flow with every automatic decision sampled for a quality check."""
-    finance = TeamFactory(name="Finance")
-    TeamFactory(name="Operations")
-    owner = UserFactory(username="olivia", teams=[finance])
-    text = (Path(settings.BASE_DIR) / "examples" / "flows" / "invoice-approval.yaml").read_text()
-    assert "qa_sample_rate: 0.05" in text
-    draft = flow_actions.import_yaml(
-        text.replace("qa_sample_rate: 0.05", "qa_sample_rate: 1"), user=owner
-    )
-    return flow_actions.publish_version(draft, user=owner, note="test"), owner
 
 
 def test_a_quality_check_stays_open_after_its_case_has_finished(driver, sampled_invoice_flow):
