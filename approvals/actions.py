@@ -170,8 +170,9 @@ def cancel_open_tasks(instance: Any, reason: str) -> int:
     return _cancel(tasks, reason)
 
 
-def cancel_step_tasks(step_run: Any, reason: str = "The step was skipped") -> int:
-    """For the engine when an operator skips or retries a waiting step."""
+def cancel_step_tasks(step_run: Any, reason: str) -> int:
+    """For the engine when an operator skips a waiting step; `reason` is what the
+    people holding its tasks read on them."""
     return _cancel(HumanTask.objects.filter(step_run=step_run), reason)
 
 

@@ -154,6 +154,6 @@ def test_inactive_users_are_not_notified(db, team):
 
 def test_skipping_a_step_cancels_its_tasks_only(db, team):
     first, second = make_task(key="A"), make_task(key="B")
-    assert actions.cancel_step_tasks(first.step_run) == 1
+    assert actions.cancel_step_tasks(first.step_run, "The step was skipped: paid by phone") == 1
     assert HumanTask.objects.get(pk=first.pk).status == "cancelled"
     assert HumanTask.objects.get(pk=second.pk).status == "open"
