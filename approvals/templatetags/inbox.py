@@ -6,59 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from approvals.sla import describe
+from orchestration.readable import field_label, readable
 
 register = template.Library()
 
 
-@register.filter
-def label(key: Any) -> str:
-    text = str(key).replace("_", " ").replace(".", " / ").strip()
-    return text[:1].upper() + text[1:]
-
-
-EVENT_LABELS = {
-    "task.opened": "Task opened",
-    "task.claimed": "Task claimed",
-    "task.released": "Task released to the team",
-    "task.decided": "Decided by a person",
-    "task.reminded": "Reminder sent",
-    "task.reassigned": "Escalated to the next level",
-    "task.expired": "Final deadline passed",
-    "task.cancelled": "Task cancelled",
-    "task.delegation_moved": "Handed to a stand-in",
-    "task.delegation_returned": "Returned from a stand-in",
-    "decision.proposed": "AI proposed an outcome",
-    "decision.finalised": "Final call recorded",
-    "decision.qa_reviewed": "Quality check recorded",
-}
-
-
-@register.filter
-def event_label(action: str) -> str:
-    return EVENT_LABELS.get(action) or label(action.replace(".", " "))
-
-
-@register.filter
-def readable(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, float):
-        return intcomma(f"{value:.2f}") if value != int(value) else intcomma(int(value))
-    if isinstance(value, int):
-        return intcomma(value)
-    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
-        moment = parse_datetime(value)
-        if moment:
-            local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
-            return f"{local:%d %b %Y %H:%M}"
-    return str(value)
+register.filter("label", field_label)
+register.filter("readable", readable)
 
 
 @register.filter

@@ -9,6 +9,8 @@ from typing import Any
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 
+from orchestration.readable import field_label, readable
+
 register = template.Library()
 MASK = "•••••"
 
@@ -43,16 +45,8 @@ def flat_rows(value: Any) -> list[tuple[str, str]] | None:
     for key, item in value.items():
         if isinstance(item, (dict, list)):
             return None
-        rows.append((str(key).replace("_", " "), _readable(item)))
+        rows.append((field_label(key), readable(item)))
     return rows
-
-
-def _readable(item: Any) -> str:
-    if item is None or item == "":
-        return "—"
-    if isinstance(item, bool):
-        return "Yes" if item else "No"
-    return str(item)
 
 
 @register.filter
@@ -75,12 +69,6 @@ def human_duration(delta: timedelta) -> str:
     if hours < 48:
         return f"{hours} h {minutes} min"
     return f"{hours // 24} days {hours % 24} h"
-
-
-@register.filter
-def event_label(action: str) -> str:
-    """ "step.retry_scheduled" → "Step retry scheduled"."""
-    return action.replace(".", " ").replace("_", " ").capitalize()
 
 
 @register.filter

@@ -12,7 +12,8 @@ from django.urls import reverse
 from approvals import actions
 from approvals.models import HumanTask
 from audit.chain import Actor
-from audit.models import DecisionRecord
+from audit.labels import ACTION_LABELS
+from audit.models import AuditEvent, DecisionRecord
 from orchestration import actions as flow_actions
 from orchestration.engine.api import start_instance
 from tests.factories import TeamFactory, UserFactory
@@ -121,3 +122,27 @@ def test_cancelling_a_case_cancels_its_approval_and_says_why(driver, invoice_flo
         "This task was cancelled. The case was cancelled: the supplier withdrew the invoice. "
         "Nothing more to do." in page
     )
+
+
+def test_the_case_and_task_pages_name_every_action_as_the_audit_log_does(
+    driver, invoice_flow, client
+):
+    version, owner = invoice_flow
+    no_po = start(version, 760.0)
+    driver.run()
+    review = HumanTask.objects.get(instance=no_po)
+    actions.claim(review, owner)
+    actions.decide(review, owner, "approve", "The PO is on its way")
+    driver.run()
+
+    recorded = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"instance.started", "task.opened", "task.claimed", "decision.finalised"} <= recorded
+    assert recorded <= set(ACTION_LABELS), "every action the case wrote has a name for people"
+    client.force_login(owner)
+    case_page = client.get(reverse("orchestration:instance_detail", args=[no_po.pk]))
+    task_page = client.get(reverse("approvals:task", args=[review.pk]))
+    for page in (case_page.content.decode(), task_page.content.decode()):
+        assert "Case started" in page and "Instance started" not in page
+    assert "Person made the final call" in task_page.content.decode()
+    assert "· prepare</span>" in task_page.content.decode(), "engine events name their step"
+    assert "Task claimed" in case_page.content.decode()

@@ -116,6 +116,16 @@ class TestInstancePage:
         assert "<details" in content and "most recent call last" in content
         assert "celery@w1" in content
 
+    def test_it_shows_case_data_as_the_inbox_does(self, world, as_user):  # noqa: F811
+        world.instance.input = {"invoice_id": "INV-1", "amount": 2350.0, "has_po": False}
+        world.instance.save(update_fields=["input"])
+        response = as_user(world.viewer).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        rows = response.content.decode()
+        assert ">Invoice id</th>" in rows and ">2,350</td>" in rows and ">No</td>" in rows
+        assert "2350.0" not in rows
+
     def test_it_masks_the_flows_masked_fields(self, world, as_user):  # noqa: F811
         world.flow.masked_fields = ["iban"]
         world.flow.save()

@@ -1,0 +1,33 @@
+"""Case data as people read it: one way on every screen (the case page, the inbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+
+def field_label(key: Any) -> str:
+    """A data key as a label: "invoice_id" → "Invoice id", "steps.check" → "Steps / check"."""
+    text = str(key).replace("_", " ").replace(".", " / ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def readable(value: Any) -> str:
+    """One value: 2350.0 → "2,350", True → "Yes", an ISO timestamp → "21 Nov 2026 16:45"."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, float):
+        return intcomma(f"{value:.2f}") if value != int(value) else intcomma(int(value))
+    if isinstance(value, int):
+        return intcomma(value)
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        moment = parse_datetime(value)
+        if moment:
+            local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+            return f"{local:%d %b %Y %H:%M}"
+    return str(value)
