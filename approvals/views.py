@@ -30,6 +30,7 @@ from audit.access import scope_for
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.decisions.stats import agreement
 from orchestration.models import Flow
+from orchestration.readable import field_titles
 
 
 def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
@@ -153,6 +154,7 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
         and task.assignee_team_id in access.team_ids(request.user),
         "timeline": events,
         "similar": queries.similar_cases(task),
+        "field_titles": field_titles(task.instance.version.definition.get("input_schema")),
         "split": queries.time_split(task),
         "now": timezone.now(),
         **extra,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -9,8 +10,23 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 
-def field_label(key: Any) -> str:
-    """A data key as a label: "invoice_id" → "Invoice id", "steps.check" → "Steps / check"."""
+def field_titles(schema: Any) -> dict[str, str]:
+    """The titles a flow's input schema gives its fields, by field name."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    return {
+        name: spec["title"].strip()
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and isinstance(spec.get("title"), str) and spec["title"].strip()
+    }
+
+
+def field_label(key: Any, titles: Mapping[str, str] | None = None) -> str:
+    """A data key as a label: its title from `titles` (see field_titles) if it has one,
+    else made from the key: "invoice_id" → "Invoice id", "steps.check" → "Steps / check"."""
+    if titles and key in titles:
+        return titles[key]
     text = str(key).replace("_", " ").replace(".", " / ").strip()
     return text[:1].upper() + text[1:]
 

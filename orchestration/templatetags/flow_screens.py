@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,15 +38,16 @@ def pretty_json(value: Any) -> str:
 
 
 @register.filter
-def flat_rows(value: Any) -> list[tuple[str, str]] | None:
-    """Key/value rows for a small flat mapping, else None (shown as JSON instead)."""
+def flat_rows(value: Any, titles: Mapping[str, str] | None = None) -> list[tuple[str, str]] | None:
+    """Key/value rows for a small flat mapping, else None (shown as JSON instead); keys
+    are labelled with their `titles` where they have one."""
     if not isinstance(value, dict) or not value or len(value) > 20:
         return None
     rows = []
     for key, item in value.items():
         if isinstance(item, (dict, list)):
             return None
-        rows.append((field_label(key), readable(item)))
+        rows.append((field_label(key, titles), readable(item)))
     return rows
 
 

@@ -124,7 +124,7 @@ def test_cancelling_a_case_cancels_its_approval_and_says_why(driver, invoice_flo
     )
 
 
-def test_the_case_and_task_pages_name_every_action_as_the_audit_log_does(
+def test_the_case_and_task_pages_name_actions_and_fields_as_people_know_them(
     driver, invoice_flow, client
 ):
     version, owner = invoice_flow
@@ -146,3 +146,18 @@ def test_the_case_and_task_pages_name_every_action_as_the_audit_log_does(
     assert "Person made the final call" in task_page.content.decode()
     assert "· prepare</span>" in task_page.content.decode(), "engine events name their step"
     assert "Task claimed" in case_page.content.decode()
+    for page in (case_page.content.decode(), task_page.content.decode()):
+        assert "Invoice number" in page, "fields take their titles from the input schema"
+
+
+def test_the_time_with_the_ai_is_shown_only_where_an_ai_took_part(driver, invoice_flow, client):
+    version, owner = invoice_flow
+    reviewed, approved = start(version, 760.0), start(version, 18400.0, po="PO-2")
+    driver.run()
+    client.force_login(owner)
+    review = HumanTask.objects.get(instance=reviewed)
+    approval = HumanTask.objects.get(instance=approved)
+    assert review.ai_outcome and not approval.ai_outcome
+    assert "With the AI" in client.get(reverse("approvals:task", args=[review.pk])).content.decode()
+    page = client.get(reverse("approvals:task", args=[approval.pk])).content.decode()
+    assert "With the AI" not in page and "Waiting in a queue" in page
