@@ -57,9 +57,13 @@ def test_the_embedded_health_check_logs_nothing(tmp_path):
 
 @pytest.mark.parametrize(
     ("url", "transport"),
-    [("redis://127.0.0.1:6379/0", "config.broker:Transport"), ("rediss://cache:6380/0", "None")],
+    [
+        ("redis://127.0.0.1:6379/0", "config.broker:Transport"),
+        ("rediss://cache:6380/0", "None"),
+        ("filesystem://localhost/", "config.embedded_broker:Transport"),
+    ],
 )
-def test_a_redis_broker_uses_podiums_transport_and_rediss_keeps_kombus(tmp_path, url, transport):
+def test_each_broker_gets_its_transport(tmp_path, url, transport):
     result = run_manage(
         "shell",
         "-c",
