@@ -29,7 +29,7 @@ def elements(handoff_map: HandoffMap) -> list[dict[str, Any]]:
     for handoff in handoff_map.handoffs.values():
         if handoff.passages:
             label = (
-                f"{handoff.cases} case{'s' if handoff.cases != 1 else ''} · median "
+                f"{handoff.cases} case{'s' if handoff.cases != 1 else ''}\nmedian "
                 f"{format_wait(handoff.median)} · p90 {format_wait(handoff.p90)}"
             )
         else:

@@ -20,7 +20,7 @@
   const cy = cytoscape({
     container: container,
     elements: elements,
-    layout: { name: "dagre", rankDir: "TB", nodeSep: 120, rankSep: 110, edgeSep: 40, padding: 40 },
+    layout: { name: "dagre", rankDir: "TB", nodeSep: 200, rankSep: 130, edgeSep: 40, padding: 40 },
     wheelSensitivity: 0.25,
     minZoom: 0.2,
     maxZoom: 2,

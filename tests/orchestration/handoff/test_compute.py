@@ -134,7 +134,7 @@ def test_runs_give_cases_median_and_p90_and_the_slowest_handoff(flow):
     assert to_bank.median == 60
     assert not to_bank.slow and not to_bank.rework  # only the slowest; review → pay goes forward
     edges = {e["data"]["id"]: e for e in canvas.elements(result) if e["group"] == "edges"}
-    assert edges["ai:rules=>team:Claims"]["data"]["label"] == "5 cases · median 30m · p90 10h"
+    assert edges["ai:rules=>team:Claims"]["data"]["label"] == "5 cases\nmedian 30m · p90 10h"
 
 
 def test_a_human_task_sets_the_waiting_time_and_open_work_counts_until_now(flow):
