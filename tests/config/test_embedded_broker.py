@@ -16,6 +16,7 @@ MESSAGES = 150
 
 def connect(folder: Path, transport: type = Transport) -> Connection:
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options.update(control_folder=str(folder.parent / "control"))
     options.update(polling_interval=0.001, store_processed=False)
     return Connection("filesystem://localhost/", transport=transport, transport_options=options)
 
