@@ -68,7 +68,12 @@ def _problem_text(problem: Any) -> str:
     if isinstance(problem, str):
         return problem
     message = getattr(problem, "message", None) or str(problem)
-    where = getattr(problem, "step_id", None) or getattr(problem, "field", None)
+    # A connection's problem names the connection itself; its field ("from", "to") would
+    # mean nothing to the reader.
+    on_connection = getattr(problem, "connection", None) is not None
+    where = getattr(problem, "step_id", None) or (
+        None if on_connection else getattr(problem, "field", None)
+    )
     text = f"{where}: {message}" if where else message
     return text if getattr(problem, "is_error", True) else f"Warning — {text}"
 

@@ -49,7 +49,7 @@ def _connections(subject: Subject) -> Iterator[Problem]:
             if not subject.has(step_id):
                 yield error(
                     "dangling_connection",
-                    f"{where} {'starts' if end == 'from' else 'leads'} at '{step_id}', "
+                    f"{where} {'starts at' if end == 'from' else 'leads to'} '{step_id}', "
                     "but there is no step with that id.",
                     connection=index,
                     field=end,

@@ -32,7 +32,7 @@ def test_it_rejects_a_connection_to_a_missing_step():
     defn["connections"].append(link("work", "nowhere"))
     problem = the(defn, "dangling_connection")
     assert (problem.severity, problem.connection, problem.field) == ("error", 2, "to")
-    assert "leads at 'nowhere', but there is no step with that id" in problem.message
+    assert "leads to 'nowhere', but there is no step with that id" in problem.message
 
 
 def test_it_rejects_a_duplicate_connection():
