@@ -154,7 +154,7 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
         and task.assignee_team_id in access.team_ids(request.user),
         "timeline": events,
         "similar": queries.similar_cases(task),
-        "field_titles": field_titles(task.instance.version.definition.get("input_schema")),
+        "field_titles": field_titles(task.instance.version.definition),
         "split": queries.time_split(task),
         "now": timezone.now(),
         **extra,

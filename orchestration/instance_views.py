@@ -165,7 +165,7 @@ def _live_context(instance: FlowInstance) -> dict[str, Any]:
         "active": instance.status not in FINISHED,
         "poll_seconds": POLL_SECONDS,
         "masked_fields": instance.flow.masked_fields or [],
-        "field_titles": field_titles((instance.version.definition or {}).get("input_schema")),
+        "field_titles": field_titles(instance.version.definition),
     }
 
 

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 
-def field_titles(schema: Any) -> dict[str, str]:
-    """The titles a flow's input schema gives its fields, by field name."""
+def field_titles(definition: Any) -> dict[str, str]:
+    """The titles a flow definition's input schema gives its fields, by field name."""
+    schema = definition.get("input_schema") if isinstance(definition, dict) else None
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict):
         return {}

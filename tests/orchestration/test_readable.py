@@ -6,24 +6,27 @@ from orchestration.readable import field_label, field_titles, readable
 
 
 def test_fields_take_the_titles_of_the_input_schema():
-    schema = {
-        "type": "object",
-        "properties": {
-            "po_number": {"type": "string", "title": "PO number"},
-            "amount": {"type": "number", "title": "  "},
-            "vendor": {"type": "string"},
-        },
+    definition = {
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "po_number": {"type": "string", "title": "PO number"},
+                "amount": {"type": "number", "title": "  "},
+                "vendor": {"type": "string"},
+            },
+        }
     }
-    titles = field_titles(schema)
+    titles = field_titles(definition)
     assert titles == {"po_number": "PO number"}
     assert field_label("po_number", titles) == "PO number"
     assert field_label("amount", titles) == "Amount"
     assert field_label("has_po", titles) == "Has po"
 
 
-def test_a_schema_without_properties_gives_no_titles():
-    assert field_titles(None) == {} == field_titles({"type": "object"})
-    assert field_titles({"properties": ["not", "a", "mapping"]}) == {}
+def test_a_definition_without_input_fields_gives_no_titles():
+    assert field_titles(None) == {} == field_titles({"input_schema": {"type": "object"}})
+    assert field_titles({"input_schema": {"properties": ["not", "a", "mapping"]}}) == {}
+    assert field_titles({"steps": []}) == {}
 
 
 def test_values_read_as_in_the_inbox():
