@@ -25,11 +25,24 @@ def field_titles(definition: Any) -> dict[str, str]:
 
 def field_label(key: Any, titles: Mapping[str, str] | None = None) -> str:
     """A data key as a label: its title from `titles` (see field_titles) if it has one,
-    else made from the key: "invoice_id" → "Invoice id", "steps.check" → "Steps / check"."""
+    else made from the key: "invoice_id" → "Invoice id", "steps.check" → "Steps / check".
+    A word the titles write in capitals keeps them: with a title "PO number", "has_po"
+    reads "Has PO"."""
     if titles and key in titles:
         return titles[key]
-    text = str(key).replace("_", " ").replace(".", " / ").strip()
+    capitals = _capitalised_words(titles or {})
+    words = str(key).replace("_", " ").replace(".", " / ").split()
+    text = " ".join(word.upper() if word.upper() in capitals else word for word in words)
     return text[:1].upper() + text[1:]
+
+
+def _capitalised_words(titles: Mapping[str, str]) -> set[str]:
+    return {
+        word
+        for title in titles.values()
+        for word in title.split()
+        if len(word) > 1 and word.isalpha() and word.isupper()
+    }
 
 
 def readable(value: Any) -> str:

@@ -20,7 +20,9 @@ def test_fields_take_the_titles_of_the_input_schema():
     assert titles == {"po_number": "PO number"}
     assert field_label("po_number", titles) == "PO number"
     assert field_label("amount", titles) == "Amount"
-    assert field_label("has_po", titles) == "Has po"
+    assert field_label("has_po", titles) == "Has PO"
+    assert field_label("po_count", {}) == "Po count"
+    assert field_label("steps.check", titles) == "Steps / check"
 
 
 def test_a_definition_without_input_fields_gives_no_titles():

@@ -19,6 +19,7 @@ from tests.factories import (
     FlowVersionFactory,
     StepRunFactory,
     TeamFactory,
+    UserFactory,
 )
 from tests.orchestration.screens_world import as_user, world  # noqa: F401
 
@@ -86,6 +87,13 @@ class TestInstanceList:
         sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
         assert "OFFSET" not in sql
         assert "LIMIT 1001" in sql
+
+    def test_it_names_who_started_a_case_as_the_flow_page_does(self, world, as_user):  # noqa: F811
+        starter = UserFactory(username="oowner", first_name="Olivia", last_name="Owner")
+        FlowInstanceFactory(version=world.version, started_by=starter)
+        response = as_user(world.owner).get(reverse(LIST))
+        assert "Olivia Owner" in response.content.decode()
+        assert ">oowner<" not in response.content.decode()
 
     def test_htmx_gets_only_the_results_fragment(self, world, as_user):  # noqa: F811
         response = as_user(world.owner).get(reverse(LIST), HTTP_HX_REQUEST="true")
