@@ -7,13 +7,16 @@ and the throughput of bare Celery no-op tasks with the same worker configuration
 yardstick it also runs the raw-SQL "lean transition" of shared/PERFORMANCE.md
 (bench/_reference_task.py) on the same worker set-up, for its idle hop and its throughput.
 
-    .venv/bin/python bench/engine_throughput.py [--instances 500] [--steps 10]
+    .venv/bin/python bench/engine_throughput.py [--instances 500] [--steps 10] [--rounds 1]
+
+With --rounds N it measures everything N times and also prints the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -57,6 +60,8 @@ WORKER_ARGS = [
     "--queues=podium",
 ]
 ACTOR = Actor.system("benchmark")
+# Between rounds, for the database to finish what the last throughput run left it.
+QUIET_SECONDS = 20
 
 
 def noop_definition(n: int) -> dict:
@@ -248,10 +253,71 @@ def _describe(sql: str) -> str:
     return "; ".join(statements)
 
 
+def one_round(instances: int, steps: int) -> dict[str, float]:
+    """Every figure once, in an order that keeps the idle hops first (see main)."""
+    figures: dict[str, float] = {}
+    p50, p95 = hop_latency(50, steps)
+    figures.update(hop_p50=p50, hop_p95=p95)
+    print(f"hop latency, idle, task per step: p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
+    p50, p95 = reference_hop_latency(50, steps)
+    figures.update(yardstick_hop_p50=p50, yardstick_hop_p95=p95)
+    print(f"yardstick hop latency, idle:      p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
+    bare = figures["bare"] = bare_celery(instances * steps)
+    print(f"bare Celery no-op tasks:          {bare:8.0f} tasks/s", flush=True)
+    per_task = figures["per_task"] = engine_run(instances, steps, inline=0)
+    figures["per_task_share"] = per_task / bare
+    print(
+        f"engine, one task per step:  {per_task:8.0f} steps/s ({per_task / bare:.0%} of bare)",
+        flush=True,
+    )
+    reference = figures["yardstick"] = reference_run(instances, steps)
+    figures.update(yardstick_share=reference / bare, of_yardstick=per_task / reference)
+    print(
+        f"yardstick, raw-SQL lean transition: {reference:5.0f} steps/s "
+        f"({reference / bare:.0%} of bare; the engine reaches {per_task / reference:.0%} of it)",
+        flush=True,
+    )
+    chained = figures["chained"] = engine_run(instances, steps, inline=50)
+    figures["chained_share"] = chained / bare
+    print(
+        f"engine, chained automated steps: {chained:8.0f} steps/s ({chained / bare:.0%} of bare)",
+        flush=True,
+    )
+    return figures
+
+
+def print_medians(rounds: list[dict[str, float]]) -> None:
+    """Medians over the rounds; each share is the median of the rounds' own shares, since
+    only figures from one round were measured under the same conditions."""
+    m = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    print(f"\nmedians of {len(rounds)} rounds")
+    print(f"hop latency, idle, task per step: p50 {m['hop_p50']:.2f} ms, p95 {m['hop_p95']:.2f} ms")
+    print(
+        f"yardstick hop latency, idle:      p50 {m['yardstick_hop_p50']:.2f} ms, "
+        f"p95 {m['yardstick_hop_p95']:.2f} ms"
+    )
+    print(f"bare Celery no-op tasks:          {m['bare']:8.0f} tasks/s")
+    print(
+        f"engine, one task per step:  {m['per_task']:8.0f} steps/s "
+        f"({m['per_task_share']:.0%} of bare)"
+    )
+    print(
+        f"yardstick, raw-SQL lean transition: {m['yardstick']:5.0f} steps/s "
+        f"({m['yardstick_share']:.0%} of bare; the engine reaches {m['of_yardstick']:.0%} of it)"
+    )
+    print(
+        f"engine, chained automated steps: {m['chained']:8.0f} steps/s "
+        f"({m['chained_share']:.0%} of bare)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure everything this many times; print medians"
+    )
     args = parser.parse_args()
     purge()
     print(
@@ -259,30 +325,18 @@ def main() -> None:
         f"{args.instances} instances x {args.steps} no-op steps, worker {POOL} -c {CONCURRENCY}",
         flush=True,
     )
-    # First, while the database is quiet: after the throughput runs it is busy for a
-    # while with autovacuum and checkpoints, and an "idle" hop would measure those.
-    p50, p95 = hop_latency(50, args.steps)
-    print(f"hop latency, idle, task per step: p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
-    p50, p95 = reference_hop_latency(50, args.steps)
-    print(f"yardstick hop latency, idle:      p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
-    bare = bare_celery(args.instances * args.steps)
-    print(f"bare Celery no-op tasks:          {bare:8.0f} tasks/s", flush=True)
-    per_task = engine_run(args.instances, args.steps, inline=0)
-    print(
-        f"engine, one task per step:  {per_task:8.0f} steps/s ({per_task / bare:.0%} of bare)",
-        flush=True,
-    )
-    reference = reference_run(args.instances, args.steps)
-    print(
-        f"yardstick, raw-SQL lean transition: {reference:5.0f} steps/s "
-        f"({reference / bare:.0%} of bare; the engine reaches {per_task / reference:.0%} of it)",
-        flush=True,
-    )
-    chained = engine_run(args.instances, args.steps, inline=50)
-    print(
-        f"engine, chained automated steps: {chained:8.0f} steps/s ({chained / bare:.0%} of bare)",
-        flush=True,
-    )
+    # Each round measures the idle hops first, while the database is quiet: after the
+    # throughput runs it is busy for a while with autovacuum and checkpoints, and an
+    # "idle" hop would measure those. Later rounds start after a pause for the same reason.
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            if number > 1:
+                time.sleep(QUIET_SECONDS)
+            print(f"\nround {number} of {args.rounds}", flush=True)
+        rounds.append(one_round(args.instances, args.steps))
+    if args.rounds > 1:
+        print_medians(rounds)
     sent = queries_per_transition()
     print(f"queries per warm transition:      {len(sent)} ({' | '.join(sent)})")
 
