@@ -107,7 +107,7 @@ def _chain(tx: Transition) -> None:
         budget -= 1
         executor = executor_for(run.kind)
         if executor.writes_records:
-            tx.flush_runs()
+            tx.flush_records()
         step = tx.step(run.step_id)
         context = StepContext(tx.instance, run, step, tx.graph, tx.now)
         _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=False))

@@ -163,6 +163,31 @@ class Transition:
         if unsaved:
             StepRun.objects.bulk_create(unsaved)
 
+    def flush_records(self) -> None:
+        """Write the runs and audit events collected so far: a step that writes records of
+        its own (a person's task, a sub-flow) is about to run, and what it records must
+        come after what led to it in the audit log, by time and by id."""
+        self.flush_runs()
+        if self.entries:
+            insert_events(self._chain_events())
+            self.instance_fields.update(("audit_seq", "audit_hash"))
+
+    def _chain_events(self) -> list[AuditEvent]:
+        """The collected entries as events linked onto the case's audit chain, whose head
+        moves on; the entries are then no longer pending."""
+        instance = self.instance
+        for entry, subject in self.entries:
+            if subject is not None:
+                entry.object_id = str(subject.pk)
+        events, head = build_events(
+            instance.audit_stream,
+            (instance.audit_seq, instance.audit_hash),
+            [entry for entry, _ in self.entries],
+        )
+        instance.audit_seq, instance.audit_hash = head
+        self.entries = []
+        return events
+
     def save(self, commit: bool = False) -> list[int]:
         """Write everything; return the ids of new runs that are ready to execute.
 
@@ -173,18 +198,10 @@ class Transition:
         if any(subject is not None and subject.pk is None for _, subject in self.entries):
             self.flush_runs()  # audit events name their runs, so those need ids first
         unsaved = [run for run in self.new_runs if run.pk is None]
-        for entry, subject in self.entries:
-            if subject is not None:
-                entry.object_id = str(subject.pk)
-        events, head = build_events(
-            instance.audit_stream,
-            (instance.audit_seq, instance.audit_hash),
-            [entry for entry, _ in self.entries],
-        )
-        instance.audit_seq, instance.audit_hash = head
+        events = self._chain_events()
         changes = {name: getattr(instance, name) for name in self.instance_fields}
         if events:
-            changes.update(audit_seq=head[0], audit_hash=head[1])
+            changes.update(audit_seq=instance.audit_seq, audit_hash=instance.audit_hash)
         if changes:
             changes["updated_at"] = self.now
         if connection.vendor == "postgresql":

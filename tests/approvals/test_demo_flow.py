@@ -161,3 +161,27 @@ def test_the_time_with_the_ai_is_shown_only_where_an_ai_took_part(driver, invoic
     assert "With the AI" in client.get(reverse("approvals:task", args=[review.pk])).content.decode()
     page = client.get(reverse("approvals:task", args=[approval.pk])).content.decode()
     assert "With the AI" not in page and "Waiting in a queue" in page
+
+
+def test_the_audit_log_tells_a_case_in_the_order_it_happened(driver, invoice_flow):
+    """The steps before an approval run in one transaction with it; the task it opens
+    is recorded after them, by id and by time, on the case page and in the audit log."""
+    version, _ = invoice_flow
+    large = start(version, 18400.0, po="PO-2")
+    driver.run()
+
+    events = list(AuditEvent.objects.filter(instance_id=large.pk).order_by("id"))
+    told = [(e.action, e.payload.get("step", "")) for e in events]
+    assert told == [
+        ("instance.started", ""),
+        ("step.succeeded", "prepare"),
+        ("step.succeeded", "check_amount"),
+        ("task.opened", ""),
+        ("step.waiting", "manager_approval"),
+    ]
+    times = [e.occurred_at for e in events]
+    assert times == sorted(times)
+    case_chain = [e.seq for e in events if e.stream == f"instance:{large.pk}"]
+    assert case_chain == list(range(1, len(case_chain) + 1))
+    large.refresh_from_db()
+    assert large.audit_seq == case_chain[-1]
