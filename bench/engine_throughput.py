@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from itertools import pairwise
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -253,62 +254,61 @@ def _describe(sql: str) -> str:
     return "; ".join(statements)
 
 
+# How each figure is printed, from a round's figures (or their medians).
+LINES: dict[str, Callable[[dict[str, float]], str]] = {
+    "hop": lambda f: (
+        f"hop latency, idle, task per step: p50 {f['hop_p50']:.2f} ms, p95 {f['hop_p95']:.2f} ms"
+    ),
+    "yardstick_hop": lambda f: (
+        f"yardstick hop latency, idle:      p50 {f['yardstick_hop_p50']:.2f} ms, "
+        f"p95 {f['yardstick_hop_p95']:.2f} ms"
+    ),
+    "bare": lambda f: f"bare Celery no-op tasks:          {f['bare']:8.0f} tasks/s",
+    "per_task": lambda f: (
+        f"engine, one task per step:  {f['per_task']:8.0f} steps/s "
+        f"({f['per_task_share']:.0%} of bare)"
+    ),
+    "yardstick": lambda f: (
+        f"yardstick, raw-SQL lean transition: {f['yardstick']:5.0f} steps/s "
+        f"({f['yardstick_share']:.0%} of bare; the engine reaches {f['of_yardstick']:.0%} of it)"
+    ),
+    "chained": lambda f: (
+        f"engine, chained automated steps: {f['chained']:8.0f} steps/s "
+        f"({f['chained_share']:.0%} of bare)"
+    ),
+}
+
+
 def one_round(instances: int, steps: int) -> dict[str, float]:
-    """Every figure once, in an order that keeps the idle hops first (see main)."""
-    figures: dict[str, float] = {}
-    p50, p95 = hop_latency(50, steps)
-    figures.update(hop_p50=p50, hop_p95=p95)
-    print(f"hop latency, idle, task per step: p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
-    p50, p95 = reference_hop_latency(50, steps)
-    figures.update(yardstick_hop_p50=p50, yardstick_hop_p95=p95)
-    print(f"yardstick hop latency, idle:      p50 {p50:.2f} ms, p95 {p95:.2f} ms", flush=True)
-    bare = figures["bare"] = bare_celery(instances * steps)
-    print(f"bare Celery no-op tasks:          {bare:8.0f} tasks/s", flush=True)
-    per_task = figures["per_task"] = engine_run(instances, steps, inline=0)
-    figures["per_task_share"] = per_task / bare
-    print(
-        f"engine, one task per step:  {per_task:8.0f} steps/s ({per_task / bare:.0%} of bare)",
-        flush=True,
-    )
-    reference = figures["yardstick"] = reference_run(instances, steps)
-    figures.update(yardstick_share=reference / bare, of_yardstick=per_task / reference)
-    print(
-        f"yardstick, raw-SQL lean transition: {reference:5.0f} steps/s "
-        f"({reference / bare:.0%} of bare; the engine reaches {per_task / reference:.0%} of it)",
-        flush=True,
-    )
-    chained = figures["chained"] = engine_run(instances, steps, inline=50)
-    figures["chained_share"] = chained / bare
-    print(
-        f"engine, chained automated steps: {chained:8.0f} steps/s ({chained / bare:.0%} of bare)",
-        flush=True,
-    )
-    return figures
+    """Every figure once, each printed as soon as it is measured, idle hops first (see
+    main)."""
+    f: dict[str, float] = {}
+    f["hop_p50"], f["hop_p95"] = hop_latency(50, steps)
+    print(LINES["hop"](f), flush=True)
+    f["yardstick_hop_p50"], f["yardstick_hop_p95"] = reference_hop_latency(50, steps)
+    print(LINES["yardstick_hop"](f), flush=True)
+    f["bare"] = bare_celery(instances * steps)
+    print(LINES["bare"](f), flush=True)
+    f["per_task"] = engine_run(instances, steps, inline=0)
+    f["per_task_share"] = f["per_task"] / f["bare"]
+    print(LINES["per_task"](f), flush=True)
+    f["yardstick"] = reference_run(instances, steps)
+    f["yardstick_share"] = f["yardstick"] / f["bare"]
+    f["of_yardstick"] = f["per_task"] / f["yardstick"]
+    print(LINES["yardstick"](f), flush=True)
+    f["chained"] = engine_run(instances, steps, inline=50)
+    f["chained_share"] = f["chained"] / f["bare"]
+    print(LINES["chained"](f), flush=True)
+    return f
 
 
 def print_medians(rounds: list[dict[str, float]]) -> None:
     """Medians over the rounds; each share is the median of the rounds' own shares, since
     only figures from one round were measured under the same conditions."""
-    m = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print(f"\nmedians of {len(rounds)} rounds")
-    print(f"hop latency, idle, task per step: p50 {m['hop_p50']:.2f} ms, p95 {m['hop_p95']:.2f} ms")
-    print(
-        f"yardstick hop latency, idle:      p50 {m['yardstick_hop_p50']:.2f} ms, "
-        f"p95 {m['yardstick_hop_p95']:.2f} ms"
-    )
-    print(f"bare Celery no-op tasks:          {m['bare']:8.0f} tasks/s")
-    print(
-        f"engine, one task per step:  {m['per_task']:8.0f} steps/s "
-        f"({m['per_task_share']:.0%} of bare)"
-    )
-    print(
-        f"yardstick, raw-SQL lean transition: {m['yardstick']:5.0f} steps/s "
-        f"({m['yardstick_share']:.0%} of bare; the engine reaches {m['of_yardstick']:.0%} of it)"
-    )
-    print(
-        f"engine, chained automated steps: {m['chained']:8.0f} steps/s "
-        f"({m['chained_share']:.0%} of bare)"
-    )
+    for line in LINES.values():
+        print(line(medians))
 
 
 def main() -> None:

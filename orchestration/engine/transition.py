@@ -169,10 +169,10 @@ class Transition:
         come after what led to it in the audit log, by time and by id."""
         self.flush_runs()
         if self.entries:
-            insert_events(self._chain_events())
+            insert_events(self._take_events())
             self.instance_fields.update(("audit_seq", "audit_hash"))
 
-    def _chain_events(self) -> list[AuditEvent]:
+    def _take_events(self) -> list[AuditEvent]:
         """The collected entries as events linked onto the case's audit chain, whose head
         moves on; the entries are then no longer pending."""
         instance = self.instance
@@ -198,7 +198,7 @@ class Transition:
         if any(subject is not None and subject.pk is None for _, subject in self.entries):
             self.flush_runs()  # audit events name their runs, so those need ids first
         unsaved = [run for run in self.new_runs if run.pk is None]
-        events = self._chain_events()
+        events = self._take_events()
         changes = {name: getattr(instance, name) for name in self.instance_fields}
         if events:
             changes.update(audit_seq=instance.audit_seq, audit_hash=instance.audit_hash)
