@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from celery.utils import uuid
 from django.db import transaction
@@ -32,7 +33,21 @@ def message(name: str, kwargs: dict, countdown: float | None = None) -> None:
     )
     route = amqp.router.route({}, name, (), kwargs)
     with app.producer_or_acquire() as producer:
-        amqp.send_task_message(producer, name, task_message, **route)
+        declare = _declare(producer, route.get("queue"))
+        amqp.send_task_message(producer, name, task_message, declare=declare, **route)
+
+
+def _declare(producer: Any, queue: Any) -> list | None:
+    """What to declare with a message: as Celery would (None: its queue) until the
+    producer's connection has declared the queue, then nothing.
+
+    kombu keeps what a connection has declared (and forgets it when the connection is
+    re-established), but on every publish it first binds a fresh copy of the queue to
+    the channel only to find it there: ~0.1 ms of CPU, a sixth of a message's cost.
+    """
+    if queue is not None and hash(queue) in producer.connection.declared_entities:
+        return []
+    return None
 
 
 def send(run_ids: Iterable[int], countdown: float | None = None) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.conf import settings
-from kombu import Queue
+from kombu import Connection, Producer, Queue
 
 from config.celery import app
 from orchestration.engine import dispatch
@@ -64,3 +66,44 @@ def test_the_router_decides_the_queue(published, monkeypatch):
         "engine-steps",
         settings.CELERY_TASK_DEFAULT_QUEUE,
     ]
+
+
+@pytest.fixture
+def memory_broker(monkeypatch) -> Iterator[Connection]:
+    """`dispatch.message` publishing through kombu's in-memory broker, to a queue that
+    the router picks (the app's own broker is left alone)."""
+    queue = Queue("dispatch-test", routing_key="dispatch-test")
+    monkeypatch.setattr(app.amqp.router, "routes", [lambda *args, **kwargs: {"queue": queue}])
+    with Connection("memory://") as connection:
+        producer = connection.Producer()
+
+        @contextmanager
+        def this_producer(producer_arg=None):
+            yield producer
+
+        monkeypatch.setattr(app, "producer_or_acquire", this_producer)
+        yield connection
+
+
+def test_a_connection_declares_the_queue_with_its_first_message_only(memory_broker, monkeypatch):
+    """kombu would declare it once too, but look it up (binding a copy of the queue)
+    before every message; the messages all arrive either way."""
+    looked_up: list[str] = []
+    real_maybe_declare = Producer.maybe_declare
+
+    def maybe_declare(self, entity, *args, **kwargs):
+        looked_up.append(entity.name)
+        return real_maybe_declare(self, entity, *args, **kwargs)
+
+    monkeypatch.setattr(Producer, "maybe_declare", maybe_declare)
+    dispatch.send([1, 2, 3])
+    assert looked_up == ["dispatch-test"]
+
+    memory_broker.declared_entities.clear()  # what kombu does when it reconnects
+    dispatch.send([4])
+    assert looked_up == ["dispatch-test", "dispatch-test"]
+
+    received = memory_broker.SimpleQueue("dispatch-test")
+    bodies = [received.get(timeout=1).decode()[1] for _ in range(4)]
+    assert bodies == [{"step_run_id": n} for n in (1, 2, 3, 4)]
+    received.close()
