@@ -194,9 +194,18 @@ def _detail_context(
             "evidence_url": _url("audit:evidence_pack", instance.pk),
             "action_form": ReasonForm(),
             "actionable_runs": _step_choices(live["runs"]),
+            "can_resume": _can_resume(instance, live["runs"]),
         }
     )
     return context
+
+
+def _can_resume(instance: FlowInstance, runs: list[StepRun]) -> bool:
+    """Resume is offered where the engine would do it: a failed or stuck case with
+    steps still in progress (a failed step alone is retried or skipped instead)."""
+    if instance.status != InstanceStatus.FAILED and not instance.stuck_since:
+        return False
+    return any(run.status in ACTIVE_STEP_STATUSES for run in runs)
 
 
 def _step_choices(runs: list[StepRun]) -> list[StepRun]:

@@ -207,6 +207,19 @@ class TestOperatorActions:
         assert name == f"{action}_step"
         assert args == (world.failed_run.pk,)
 
+    def test_resume_is_offered_only_where_steps_are_still_in_progress(self, world, as_user):  # noqa: F811
+        client = as_user(world.owner)
+        page = reverse("orchestration:instance_detail", args=[world.instance.pk])
+        assert b'value="resume"' not in client.get(page).content  # only a failed step
+        StepRunFactory(instance=world.instance, step_id="notify", status="waiting")
+        assert b'value="resume"' in client.get(page).content
+        running = FlowInstanceFactory(version=world.version, status="running")
+        StepRunFactory(instance=running, step_id="pay", status="queued")
+        running_page = reverse("orchestration:instance_detail", args=[running.pk])
+        assert b'value="resume"' not in client.get(running_page).content
+        FlowInstance.objects.filter(pk=running.pk).update(stuck_since=timezone.now())
+        assert b'value="resume"' in client.get(running_page).content
+
     def test_an_action_without_a_reason_is_refused(self, world, as_user, calls):  # noqa: F811
         response = self.act(as_user(world.owner), world.instance, action="cancel", reason="")
         assert response.status_code == 422
