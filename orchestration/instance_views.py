@@ -201,8 +201,8 @@ def _detail_context(
 
 
 def _can_resume(instance: FlowInstance, runs: list[StepRun]) -> bool:
-    """Resume is offered where the engine would do it: a failed or stuck case with
-    steps still in progress (a failed step alone is retried or skipped instead)."""
+    """Resume is offered for a failed or stuck case, and only while it has steps in
+    progress, as the engine requires (a failed step alone is retried or skipped)."""
     if instance.status != InstanceStatus.FAILED and not instance.stuck_since:
         return False
     return any(run.status in ACTIVE_STEP_STATUSES for run in runs)
