@@ -18,6 +18,7 @@ from approvals.models import HumanTask
 from audit.chain import Actor
 from audit.models import AuditEvent, DecisionRecord
 from orchestration import access
+from orchestration.current_steps import current_steps, step_labels
 from orchestration.engine import api as engine
 from orchestration.forms import InstanceFilterForm, ReasonForm
 from orchestration.models import (
@@ -119,6 +120,9 @@ def instance_list(request: HttpRequest) -> HttpResponse:
     )
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    now = current_steps(rows)
+    for row in rows:
+        row.now = now.get(row.pk)
     query = request.GET.copy()
     query.pop("before", None)
     first_query = "?" + query.urlencode() if query else ""
@@ -147,14 +151,9 @@ def _url(name: str, pk: int) -> str | None:
 
 def _live_context(instance: FlowInstance) -> dict[str, Any]:
     runs = list(instance.step_runs.order_by("id"))
-    steps = {
-        s.get("id"): s
-        for s in (instance.version.definition or {}).get("steps", [])
-        if isinstance(s, dict)
-    }
+    labels = step_labels(instance.version.definition)
     for run in runs:
-        spec = steps.get(run.step_id, {})
-        run.label = spec.get("label") or spec.get("name") or run.step_id
+        run.label = labels.get(run.step_id, run.step_id)
     stamp = f"{instance.updated_at.timestamp():.6f}-" + "-".join(
         f"{r.pk}{r.status[:2]}" for r in runs
     )

@@ -95,6 +95,24 @@ class TestInstanceList:
         assert "Olivia Owner" in response.content.decode()
         assert ">oowner<" not in response.content.decode()
 
+    def test_it_says_where_each_case_is_now(self, world, as_user):  # noqa: F811
+        world.version.definition = {
+            "steps": [{"id": "approve", "kind": "approval", "label": "Manager approves"}],
+            "connections": [],
+        }
+        world.version.save(update_fields=["definition"])
+        waiting = FlowInstanceFactory(version=world.version, stuck_since=timezone.now())
+        StepRunFactory(instance=waiting, step_id="approve", kind="approval", status="waiting")
+        done = FlowInstanceFactory(version=world.version, status="succeeded")
+        response = as_user(world.owner).get(reverse(LIST))
+        rows = {i.pk: i for i in response.context["instances"]}
+        assert rows[waiting.pk].now.steps[0].label == "Manager approves"
+        assert rows[done.pk].now is None
+        content = response.content.decode()
+        assert "Waiting for a person" in content
+        assert "Failed: Timed out" in content  # the world's failed case, at step "post"
+        assert content.count(">Stuck</span>") == 1
+
     def test_htmx_gets_only_the_results_fragment(self, world, as_user):  # noqa: F811
         response = as_user(world.owner).get(reverse(LIST), HTTP_HX_REQUEST="true")
         assert b'id="results"' in response.content

@@ -1,0 +1,98 @@
+"""Where cases are now: the steps a running case is at, or the step a failed case
+stopped at, in words a process owner reads in the cases list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestration.models import (
+    ACTIVE_STEP_STATUSES,
+    FlowInstance,
+    InstanceStatus,
+    StepRun,
+    StepStatus,
+)
+
+# A list cell names this many steps of a case in parallel branches, then "and N more".
+SHOWN = 2
+LIVE = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING)
+# What a waiting step waits for, by kind; other waiting kinds just "wait".
+WAITS_FOR = {
+    "approval": "Waiting for a person",
+    "decision": "Waiting for a person",
+    "wait": "Waiting for an event",
+    "timer": "Waiting for its time",
+    "subflow": "Waiting for another flow",
+}
+DOING = {
+    StepStatus.QUEUED: "About to run",
+    StepStatus.RUNNING: "Running",
+    StepStatus.RETRY_WAIT: "Waiting to retry",
+    StepStatus.FAILED: "Failed",
+}
+
+
+@dataclass(frozen=True)
+class CurrentStep:
+    label: str
+    status: str
+    doing: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CaseNow:
+    """Where one case is: the steps shown, and how many more are in progress."""
+
+    steps: list[CurrentStep]
+    more: int = 0
+
+
+def step_labels(definition: Any) -> dict[str, str]:
+    """Each step's label in a flow definition, by step id (the id where it has none)."""
+    steps = definition.get("steps") if isinstance(definition, dict) else None
+    return {
+        str(step["id"]): str(step.get("label") or step.get("name") or step["id"])
+        for step in steps or []
+        if isinstance(step, dict) and step.get("id")
+    }
+
+
+def current_steps(instances: Iterable[FlowInstance]) -> dict[int, CaseNow]:
+    """Where each live or failed case among `instances` is, by case id, in one query.
+
+    A live case is at its steps in progress; a failed case at its latest failed step.
+    Finished cases are left out: they are nowhere.
+    """
+    wanted = {i.pk: i for i in instances if i.status in LIVE or i.status == InstanceStatus.FAILED}
+    if not wanted:
+        return {}
+    runs = (
+        StepRun.objects.filter(
+            instance_id__in=wanted, status__in=(*ACTIVE_STEP_STATUSES, StepStatus.FAILED)
+        )
+        .order_by("instance_id", "id")
+        .values_list("instance_id", "step_id", "kind", "status", "error")
+    )
+    labels: dict[int, dict[str, str]] = {}
+    found: dict[int, list[CurrentStep]] = {}
+    for instance_id, step_id, kind, status, error in runs:
+        instance = wanted[instance_id]
+        failed_case = instance.status == InstanceStatus.FAILED
+        if (status == StepStatus.FAILED) != failed_case:
+            continue
+        if instance.version_id not in labels:
+            labels[instance.version_id] = step_labels(instance.version.definition)
+        label = labels[instance.version_id].get(step_id, step_id)
+        step = CurrentStep(label, status, _doing(kind, status), error if failed_case else "")
+        # A failed case shows only its latest failure; earlier ones were retried past.
+        found[instance_id] = [step] if failed_case else [*found.get(instance_id, []), step]
+    return {pk: CaseNow(steps[:SHOWN], max(len(steps) - SHOWN, 0)) for pk, steps in found.items()}
+
+
+def _doing(kind: str, status: str) -> str:
+    if status == StepStatus.WAITING:
+        return WAITS_FOR.get(kind, "Waiting")
+    return DOING.get(status, status)
