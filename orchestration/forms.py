@@ -17,6 +17,8 @@ from orchestration.models import Flow, FlowVersion, InstanceStatus
 
 MAX_YAML_BYTES = 512 * 1024
 BUSINESS_KEY_FIELD = "_business_key"
+# A status filter of the cases list: running cases the sweep found with nothing to run.
+STUCK = "stuck"
 
 
 class StyledForm(forms.Form):
@@ -353,7 +355,13 @@ class InstanceFilterForm(StyledForm):
         queryset=Flow.objects.none(), required=False, to_field_name="slug", empty_label="All flows"
     )
     status = forms.ChoiceField(
-        choices=[("", "Any status"), *InstanceStatus.choices], required=False
+        choices=[
+            ("", "Any status"),
+            *InstanceStatus.choices[:1],
+            (STUCK, "Stuck: no progress"),
+            *InstanceStatus.choices[1:],
+        ],
+        required=False,
     )
     business_key = forms.CharField(max_length=200, required=False, label="Business key")
     created_from = forms.DateField(

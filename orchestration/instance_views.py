@@ -20,7 +20,7 @@ from audit.models import AuditEvent, DecisionRecord
 from orchestration import access
 from orchestration.current_steps import current_steps, step_labels
 from orchestration.engine import api as engine
-from orchestration.forms import InstanceFilterForm, ReasonForm
+from orchestration.forms import STUCK, InstanceFilterForm, ReasonForm
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
     FlowInstance,
@@ -59,7 +59,9 @@ def _filtered(user: Any, data: dict[str, Any]) -> QuerySet[FlowInstance]:
     if not flow_ids:
         return FlowInstance.objects.none()
     qs = FlowInstance.objects.filter(flow_id__in=flow_ids)
-    if data.get("status"):
+    if data.get("status") == STUCK:
+        qs = qs.filter(status=InstanceStatus.RUNNING, stuck_since__isnull=False)
+    elif data.get("status"):
         qs = qs.filter(status=data["status"])
     if data.get("business_key"):
         qs = qs.filter(business_key=data["business_key"].strip())

@@ -155,6 +155,10 @@ class FlowInstance(models.Model):
             models.Index(fields=["flow", "status", "-id"], name="instance_flow_status_recent"),
             models.Index(fields=["business_key"], name="instance_business_key"),
             models.Index(fields=["-created_at"], name="instance_created"),
+            # The few cases the sweep flagged as stuck, for the cases list's filter.
+            models.Index(
+                fields=["-id"], condition=Q(stuck_since__isnull=False), name="instance_stuck"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -54,6 +54,13 @@ class TestInstanceList:
         by_owner = client.get(reverse(LIST), {"owner_team": TeamFactory(name="X").pk})
         assert by_owner.context["instances"] == []
 
+    def test_it_finds_the_cases_the_sweep_flagged_as_stuck(self, world, as_user):  # noqa: F811
+        stuck = FlowInstanceFactory(version=world.version, stuck_since=timezone.now())
+        FlowInstanceFactory(version=world.version)  # running and moving
+        response = as_user(world.owner).get(reverse(LIST), {"status": "stuck"})
+        assert [i.pk for i in response.context["instances"]] == [stuck.pk]
+        assert "Stuck: no progress" in response.content.decode()
+
     def test_it_filters_by_date_range(self, world, as_user):  # noqa: F811
         old = FlowInstanceFactory(version=world.version)
         FlowInstance.objects.filter(pk=old.pk).update(
