@@ -26,7 +26,6 @@ from orchestration.models import (
     FlowInstance,
     InstanceStatus,
     StepRun,
-    StepStatus,
 )
 from orchestration.readable import field_titles
 from orchestration.views import go, render
@@ -174,6 +173,7 @@ def _detail_context(
     request: HttpRequest, instance: FlowInstance, live: dict[str, Any]
 ) -> dict[str, Any]:
     context = dict(live)
+    choices = _step_choices(live["runs"])
     tasks = list(
         HumanTask.objects.filter(instance=instance).select_related(
             "assignee_team", "assignee_user", "decided_by"
@@ -194,7 +194,8 @@ def _detail_context(
             "history": history[:50],
             "evidence_url": _url("audit:evidence_pack", instance.pk),
             "action_form": ReasonForm(),
-            "actionable_runs": _step_choices(live["runs"]),
+            "actionable_runs": choices,
+            "can_retry": any(r.status in engine.RETRYABLE for r in choices),
             "can_resume": _can_resume(instance, live["runs"]),
         }
     )
@@ -210,14 +211,13 @@ def _can_resume(instance: FlowInstance, runs: list[StepRun]) -> bool:
 
 
 def _step_choices(runs: list[StepRun]) -> list[StepRun]:
+    """Each step's latest run that an operator may retry or skip, as the engine allows,
+    failed ones first and the rest by status (the page groups them so)."""
     latest: dict[str, StepRun] = {}
     for run in runs:
         latest[run.step_id] = run
-    return [
-        r
-        for r in latest.values()
-        if r.status == StepStatus.FAILED or r.status in ACTIVE_STEP_STATUSES
-    ]
+    choices = [r for r in latest.values() if r.status in engine.SKIPPABLE]
+    return sorted(choices, key=lambda r: engine.SKIPPABLE.index(r.status))
 
 
 def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:

@@ -5,6 +5,8 @@ from orchestration.engine.completing import complete_waiting_step, fail_waiting_
 from orchestration.engine.errors import EngineError, InputInvalid, NotAllowedNow
 from orchestration.engine.event_bus import emit_event
 from orchestration.engine.operator import (
+    RETRYABLE,
+    SKIPPABLE,
     cancel_instance,
     resume_instance,
     retry_step,
@@ -14,6 +16,8 @@ from orchestration.engine.operator import (
 from orchestration.engine.starting import start_instance
 
 __all__ = [
+    "RETRYABLE",
+    "SKIPPABLE",
     "EngineError",
     "InputInvalid",
     "NotAllowedNow",

@@ -24,6 +24,10 @@ from orchestration.models import (
 from orchestration.steps.base import StepError
 
 OPEN_CASE = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+# Which step runs an operator may retry or skip (the case page offers only these). A
+# running step is being executed by a worker: it finishes, fails or times out first.
+RETRYABLE = (StepStatus.FAILED,)
+SKIPPABLE = (StepStatus.FAILED, StepStatus.WAITING, StepStatus.QUEUED, StepStatus.RETRY_WAIT)
 
 
 def _require_reason(reason: str) -> str:
@@ -74,7 +78,7 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
     reason = _require_reason(reason)
     with transaction.atomic():
         run = lock_run(step_run_id)
-        if run is None or run.status != StepStatus.FAILED:
+        if run is None or run.status not in RETRYABLE:
             raise NotAllowedNow("Only a failed step can be retried.")
         if run.instance.status not in OPEN_CASE:
             raise NotAllowedNow("Steps can only be retried in a running or failed case.")
@@ -96,13 +100,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
     reason = _require_reason(reason)
     with transaction.atomic():
         run = lock_run(step_run_id)
-        skippable = (
-            StepStatus.FAILED,
-            StepStatus.WAITING,
-            StepStatus.QUEUED,
-            StepStatus.RETRY_WAIT,
-        )
-        if run is None or run.status not in skippable:
+        if run is None or run.status not in SKIPPABLE:
             raise NotAllowedNow("Only a failed, waiting or queued step can be skipped.")
         if run.instance.status not in OPEN_CASE:
             raise NotAllowedNow("Steps can only be skipped in a running or failed case.")

@@ -245,6 +245,23 @@ class TestOperatorActions:
         FlowInstance.objects.filter(pk=running.pk).update(stuck_since=timezone.now())
         assert b'value="resume"' in client.get(running_page).content
 
+    def test_it_offers_each_step_only_what_the_engine_allows(self, world, as_user):  # noqa: F811
+        StepRunFactory(instance=world.instance, step_id="notify", status="waiting")
+        StepRunFactory(instance=world.instance, step_id="call", kind="http", status="running")
+        client = as_user(world.owner)
+        page = client.get(reverse("orchestration:instance_detail", args=[world.instance.pk]))
+        assert [r.step_id for r in page.context["actionable_runs"]] == ["post", "notify"]
+        content = page.content.decode()
+        assert 'label="Failed: retry or skip"' in content
+        assert 'label="Waiting: skip only"' in content
+        assert 'value="retry"' in content
+        waiting = FlowInstanceFactory(version=world.version, status="running")
+        StepRunFactory(instance=waiting, step_id="approve", kind="approval", status="waiting")
+        page = client.get(reverse("orchestration:instance_detail", args=[waiting.pk]))
+        assert 'value="retry"' not in page.content.decode()
+        assert 'value="skip"' in page.content.decode()
+        assert "Step to skip" in page.content.decode()
+
     def test_an_action_without_a_reason_is_refused(self, world, as_user, calls):  # noqa: F811
         response = self.act(as_user(world.owner), world.instance, action="cancel", reason="")
         assert response.status_code == 422
