@@ -358,7 +358,7 @@ class InstanceFilterForm(StyledForm):
         choices=[
             ("", "Any status"),
             *InstanceStatus.choices[:1],
-            (STUCK, "Stuck: no progress"),
+            (STUCK, "Stuck"),
             *InstanceStatus.choices[1:],
         ],
         required=False,
