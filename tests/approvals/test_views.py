@@ -214,10 +214,12 @@ def test_out_of_office_form(client, team, alex, blake):
 def test_escalations_page_lists_overdue_work_by_team(client, team, alex):
     task = make_task(approval_step(sla={"minutes": 1}))
     HumanTask.objects.filter(pk=task.pk).update(escalation_level=1, escalation_stage=2)
+    make_task(approval_step(sla={"minutes": 30}))  # due soon, not escalated yet
     response = as_user(client, alex).get(reverse("approvals:escalations"))
     assert response.status_code == 200
     assert task.title.encode() in response.content
     assert b"Level 1" in response.content
+    assert b"Not yet" in response.content and b"Level 0" not in response.content
 
 
 @pytest.mark.parametrize("name", ["claim", "release", "decide"])
