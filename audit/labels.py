@@ -13,6 +13,7 @@ ACTION_LABELS = {
     "instance.failed": "Case failed",
     "instance.cancelled": "Case cancelled",
     "instance.resumed": "Case resumed",
+    "instance.stuck": "Case stuck: nothing left to run",
     "instance.rollback_requested": "Rollback requested",
     "instance.compensating": "Case rolling back",
     "instance.compensated": "Case rolled back",

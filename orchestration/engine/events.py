@@ -40,6 +40,10 @@ def instance_finished(instance: FlowInstance, actor: Actor, reason: str = "") ->
     return _entry(f"instance.{instance.status}", instance, actor, reason=reason)
 
 
+def instance_stuck(instance: FlowInstance, actor: Actor) -> Entry:
+    return _entry("instance.stuck", instance, actor, reason="Nothing is left to run.")
+
+
 def instance_operated(instance: FlowInstance, verb: str, actor: Actor, reason: str) -> Entry:
     return _entry(f"instance.{verb}", instance, actor, reason=reason)
 

@@ -1,11 +1,11 @@
-"""Telling a flow's exception owner that a case failed."""
+"""Telling a flow's exception owner that a case failed or is stuck."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import send_mail
 
-from orchestration.models import FlowInstance
+from orchestration.models import FlowInstance, InstanceStatus
 from orchestration.steps.notify import resolve_recipients
 
 
@@ -22,19 +22,33 @@ def exception_owner_targets(instance: FlowInstance) -> list[str]:
 
 
 def notify_exception_owner(instance_id: int) -> None:
+    """Tell the exception owner that a case failed or is stuck, if it still is."""
     instance = FlowInstance.objects.select_related("flow").filter(pk=instance_id).first()
     if instance is None:
         return
+    message = _message(instance)
     recipients = resolve_recipients(exception_owner_targets(instance))
-    if not recipients:
+    if message is None or not recipients:
         return
+    send_mail(*message, settings.DEFAULT_FROM_EMAIL, recipients)
+
+
+def _message(instance: FlowInstance) -> tuple[str, str] | None:
+    """Subject and text, or None if the case has been put right since."""
     label = f"{instance.flow.name} case #{instance.pk}" + (
         f" ({instance.business_key})" if instance.business_key else ""
     )
-    send_mail(
-        f"Podium: {label} failed",
-        f"{label} stopped with this problem:\n\n{instance.error}\n\n"
-        "Open the case in Podium to retry or skip the failed step, or to cancel the case.",
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-    )
+    if instance.status == InstanceStatus.FAILED:
+        return (
+            f"Podium: {label} failed",
+            f"{label} stopped with this problem:\n\n{instance.error}\n\n"
+            "Open the case in Podium to retry or skip the failed step, or to cancel the case.",
+        )
+    if instance.status == InstanceStatus.RUNNING and instance.stuck_since is not None:
+        return (
+            f"Podium: {label} is stuck",
+            f"{label} is still running but has no step left to run, so it cannot finish "
+            "by itself.\n\nOpen the case in Podium to see how it got there, and cancel it "
+            "if it cannot go on.",
+        )
+    return None

@@ -2,7 +2,7 @@
 
 It re-dispatches queued runs whose message was lost, hands due timers, retries, wait
 deadlines and expired leases to the runner, catches up on event waits, and flags
-cases that are running with nothing left to run.
+cases that are running with nothing left to run (telling their exception owner).
 """
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from orchestration.engine import dispatch
+from orchestration.engine import events as ev
 from orchestration.engine.event_bus import catch_up_waits
-from orchestration.engine.transition import QUEUED_GRACE
+from orchestration.engine.runner import SYSTEM
+from orchestration.engine.transition import QUEUED_GRACE, Transition
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
     FlowInstance,
@@ -61,13 +64,35 @@ def sweep(now: datetime | None = None) -> SweepReport:
 
 
 def flag_stuck(now: datetime) -> int:
+    """Flag running cases with nothing left to run, each in a transition of its own that
+    writes its audit event and tells the exception owner; how many were flagged."""
     active = StepRun.objects.filter(instance=OuterRef("pk"), status__in=ACTIVE_STEP_STATUSES)
-    return (
+    candidates = (
         FlowInstance.objects.filter(
             status=InstanceStatus.RUNNING,
             stuck_since__isnull=True,
             updated_at__lte=now - QUEUED_GRACE,
         )
         .exclude(Exists(active))
-        .update(stuck_since=now)
+        .values_list("pk", flat=True)[:BATCH]
     )
+    return sum(_flag_stuck(pk, now) for pk in list(candidates))
+
+
+def _flag_stuck(instance_id: int, now: datetime) -> bool:
+    with transaction.atomic():
+        instance = FlowInstance.objects.select_for_update().filter(pk=instance_id).first()
+        # Looked at again under the lock: a step may have been started or the case ended.
+        if (
+            instance is None
+            or instance.status != InstanceStatus.RUNNING
+            or instance.stuck_since is not None
+            or instance.step_runs.filter(status__in=ACTIVE_STEP_STATUSES).exists()
+        ):
+            return False
+        tx = Transition(instance, SYSTEM, now)
+        tx.change(stuck_since=now)
+        tx.event(ev.instance_stuck(instance, SYSTEM))
+        tx.save()
+        dispatch.notify_exception_owner_after_commit(instance_id)
+    return True

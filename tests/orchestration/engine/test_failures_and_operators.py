@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from audit.chain import Actor
 from audit.models import AuditEvent
-from orchestration.engine import runner
+from orchestration.engine import notifications, runner
+from orchestration.engine import sweep as sweep_module
 from orchestration.engine.api import (
     EngineError,
     NotAllowedNow,
@@ -309,14 +310,39 @@ def test_an_operator_rolls_back_a_running_case(engine):
     assert instance.data["refunded"] is True
 
 
-def test_a_running_case_with_nothing_to_run_is_flagged_stuck(engine):
-    instance = start(published(one_action("tests.book", {"item": "'x'"})))
+def test_a_running_case_with_nothing_to_run_is_flagged_stuck_once_and_its_owner_told(engine):
+    team = TeamFactory(name="Exceptions")
+    UserFactory(username="eve", email="eve@example.com", teams=[team])
+    version = published(one_action("tests.book", {"item": "'x'"}), exception_owner_team=team)
+    instance = start(version)
     StepRun.objects.filter(instance=instance).exclude(step_id="start").update(
         status=StepStatus.CANCELLED
     )
     engine.sweep(timedelta(minutes=5))
     instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
     assert instance.stuck_since is not None
+    stuck = AuditEvent.objects.filter(instance_id=instance.pk, action="instance.stuck")
+    assert stuck.count() == 1
+    assert stuck.get().payload["reason"] == "Nothing is left to run."
+    ((message,),) = [mail.outbox]
+    assert message.to == ["eve@example.com"]
+    assert "is stuck" in message.subject
+    assert "no step left to run" in message.body
+    engine.sweep(timedelta(minutes=10))
+    assert stuck.count() == 1 and len(mail.outbox) == 1
+
+
+def test_a_case_that_moves_again_is_not_flagged_nor_its_owner_told(engine):
+    instance = start(published(one_action("tests.book", {"item": "'x'"})))
+    # Chosen by the sweep, but a step is queued by the time its lock is taken.
+    assert sweep_module._flag_stuck(instance.pk, timezone.now()) is False
+    assert not AuditEvent.objects.filter(action="instance.stuck").exists()
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    notifications.notify_exception_owner(instance.pk)
+    assert mail.outbox == []
 
 
 def test_automated_steps_with_compensations_roll_back_even_within_one_transaction(engine):
