@@ -77,6 +77,7 @@ def instance_json(instance: FlowInstance) -> dict[str, Any]:
         "trigger": instance.trigger,
         "created_at": instance.created_at,
         "finished_at": instance.finished_at,
+        "stuck_since": instance.stuck_since,
         "error": instance.error,
         "data": mask(instance.data, masked),
         "steps": steps,

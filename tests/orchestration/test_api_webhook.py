@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from orchestration import tokens
 from orchestration.engine import api as engine
@@ -164,6 +166,17 @@ class TestStatus:
             "invoice-approval",
         )
         assert [s["step"] for s in body["steps"]] == ["start", "post"]
+        assert body["stuck_since"] is None
+
+    def test_it_says_since_when_a_case_is_stuck(self, client, api):
+        stuck = FlowInstanceFactory(
+            version=api["world"].version, stuck_since=timezone.now() - timedelta(minutes=7)
+        )
+        body = self.get(client, stuck.pk, api["secret"]).json()
+        assert (body["status"], body["stuck_since"][:16]) == (
+            "running",
+            stuck.stuck_since.isoformat()[:16],
+        )
 
     def test_a_case_of_another_flow_is_not_found(self, client, api):
         hidden = FlowInstanceFactory(
