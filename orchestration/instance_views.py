@@ -27,7 +27,7 @@ from orchestration.models import (
     InstanceStatus,
     StepRun,
 )
-from orchestration.readable import field_titles
+from orchestration.readable import field_titles, people_names
 from orchestration.views import go, render
 
 PAGE_SIZE = 50
@@ -153,8 +153,10 @@ def _url(name: str, pk: int) -> str | None:
 def _live_context(instance: FlowInstance) -> dict[str, Any]:
     runs = list(instance.step_runs.order_by("id"))
     labels = step_labels(instance.version.definition)
+    people = people_names(run.actor for run in runs)
     for run in runs:
         run.label = labels.get(run.step_id, run.step_id)
+        run.person = people.get(run.actor)
     stamp = f"{instance.updated_at.timestamp():.6f}-" + "-".join(
         f"{r.pk}{r.status[:2]}" for r in runs
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -61,3 +62,15 @@ def readable(value: Any) -> str:
             local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
             return f"{local:%d %b %Y %H:%M}"
     return str(value)
+
+
+def people_names(usernames: Iterable[str]) -> dict[str, str]:
+    """The full name (or, without one, the user name) of each of `usernames` that is a
+    person's; labels of the engine or an AI are left out. One query."""
+    wanted = {name for name in usernames if name}
+    if not wanted:
+        return {}
+    people = get_user_model().objects.filter(username__in=wanted)
+    return {
+        person.get_username(): person.get_full_name() or person.get_username() for person in people
+    }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from orchestration.readable import field_label, field_titles, readable
+import pytest
+
+from orchestration.readable import field_label, field_titles, people_names, readable
+from tests.factories import UserFactory
 
 
 def test_fields_take_the_titles_of_the_input_schema():
@@ -40,3 +43,13 @@ def test_values_read_as_in_the_inbox():
         "—",
         "—",
     ]
+
+
+@pytest.mark.django_db
+def test_people_go_by_their_full_name_and_other_actors_are_left_out(django_assert_num_queries):
+    UserFactory(username="aisha", first_name="Aisha", last_name="Khan")
+    UserFactory(username="sam", first_name="", last_name="")
+    with django_assert_num_queries(1):
+        names = people_names(["aisha", "sam", "Podium engine", "", "aisha"])
+    assert names == {"aisha": "Aisha Khan", "sam": "sam"}
+    assert people_names(["", ""]) == {}

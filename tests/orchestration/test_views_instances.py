@@ -151,6 +151,20 @@ class TestInstancePage:
         assert "<details" in content and "most recent call last" in content
         assert "celery@w1" in content
 
+    def test_it_names_people_who_acted_by_full_name_and_the_engine_as_such(self, world, as_user):  # noqa: F811
+        UserFactory(username="aisha", first_name="Aisha", last_name="Khan")
+        StepRunFactory(instance=world.instance, step_id="approve", actor="aisha")
+        StepRunFactory(instance=world.instance, step_id="wake", actor="Podium engine")
+        response = as_user(world.viewer).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        runs = {r.step_id: r for r in response.context["runs"]}
+        assert runs["approve"].person == "Aisha Khan"
+        assert runs["wake"].person is None
+        content = response.content.decode()
+        assert '<i class="ti ti-user-check"></i> Aisha Khan' in content
+        assert '<i class="ti ti-robot"></i> Podium engine' in content
+
     def test_it_shows_case_data_as_the_inbox_does(self, world, as_user):  # noqa: F811
         world.instance.input = {"invoice_id": "INV-1", "amount": 2350.0, "has_po": False}
         world.instance.save(update_fields=["input"])
