@@ -92,6 +92,14 @@ def current_steps(instances: Iterable[FlowInstance]) -> dict[int, CaseNow]:
     return {pk: CaseNow(steps[:SHOWN], max(len(steps) - SHOWN, 0)) for pk, steps in found.items()}
 
 
+def with_current_steps(instances: list[FlowInstance]) -> list[FlowInstance]:
+    """`instances`, each with `now`: where it is (a CaseNow), or None if finished."""
+    now = current_steps(instances)
+    for instance in instances:
+        instance.now = now.get(instance.pk)
+    return instances
+
+
 def _doing(kind: str, status: str) -> str:
     if status == StepStatus.WAITING:
         return WAITS_FOR.get(kind, "Waiting")

@@ -18,7 +18,7 @@ from approvals.models import HumanTask
 from audit.chain import Actor
 from audit.models import AuditEvent, DecisionRecord
 from orchestration import access
-from orchestration.current_steps import current_steps, step_labels
+from orchestration.current_steps import step_labels, with_current_steps
 from orchestration.engine import api as engine
 from orchestration.forms import STUCK, InstanceFilterForm, ReasonForm
 from orchestration.models import (
@@ -120,10 +120,7 @@ def instance_list(request: HttpRequest) -> HttpResponse:
         .order_by("-id")
     )
     has_more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    now = current_steps(rows)
-    for row in rows:
-        row.now = now.get(row.pk)
+    rows = with_current_steps(rows[:PAGE_SIZE])
     query = request.GET.copy()
     query.pop("before", None)
     first_query = "?" + query.urlencode() if query else ""

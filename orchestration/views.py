@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from audit.chain import Actor
 from orchestration import access
+from orchestration.current_steps import with_current_steps
 from orchestration.engine import api as engine
 from orchestration.forms import (
     GrantForm,
@@ -158,7 +159,9 @@ def flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
         "current": current,
         "draft": next((v for v in versions if v.status == VersionStatus.DRAFT), None),
         "perms": perms,
-        "recent": flow.instances.select_related("version", "started_by").order_by("-id")[:10],
+        "recent": with_current_steps(
+            list(flow.instances.select_related("version", "started_by").order_by("-id")[:10])
+        ),
         "editor_url": reverse("orchestration:editor", args=[flow.slug]),
         "register_url": reverse("audit:register", args=[flow.slug]),
         "handoff_url": reverse("orchestration:handoff", args=[flow.slug]),

@@ -116,6 +116,18 @@ class TestFlowPage:
         assert "/flows/invoice-approval/editor/" in content
         assert "/flows/invoice-approval/handoff/" in content
 
+    def test_recent_cases_say_where_each_case_is_now(self, world, as_user):  # noqa: F811
+        world.version.definition = {"steps": [{"id": "post", "label": "Post to the ledger"}]}
+        world.version.save(update_fields=["definition"])
+        response = as_user(world.viewer).get(
+            reverse("orchestration:flow_detail", args=[world.flow.slug])
+        )
+        (case,) = response.context["recent"]
+        assert case.now.steps[0].label == "Post to the ledger"
+        content = response.content.decode()
+        assert "Failed: Timed out" in content
+        assert "Runs on version" not in content  # named only for cases on an older version
+
     def test_a_read_only_user_sees_no_forms(self, world, as_user):  # noqa: F811
         response = as_user(world.viewer).get(
             reverse("orchestration:flow_detail", args=[world.flow.slug])
