@@ -131,6 +131,8 @@ def test_screens_of_flows_and_cases(page: Page):
     screenshot(page, "flow-start-errors")
     page.goto("/instances/")
     expect(page.get_by_test_id("instances")).to_be_visible()
+    row = page.get_by_test_id("instances").get_by_role("row", name=re.compile("INV-1077"))
+    expect(row.get_by_test_id("now-at")).to_contain_text("Waiting for a person")
     screenshot(page, "instances-list")
     page.goto(f"/instances/{case.pk}/")
     expect(page.get_by_test_id("timeline")).to_contain_text("fetch_po")
