@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.fields.json import KT
 
 from audit.chain import Actor
 from orchestration.engine import dispatch
@@ -23,10 +25,16 @@ from orchestration.models import (
     StoredEvent,
     VersionStatus,
 )
-from orchestration.steps.events import DEFAULT_WINDOW, received
+from orchestration.steps.events import accepts_since, received
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("Podium events")
+# How far back the sweep offers events again to waits that missed them; many sweeps
+# (every PODIUM_SWEEP_SECONDS) fall within it.
+CATCH_UP = timedelta(minutes=15)
+# An event is stamped when created, before its commit, and servers' clocks differ: one
+# still being written when a wait began may carry a slightly earlier time.
+IN_FLIGHT = timedelta(minutes=1)
 
 
 def emit_event(name: str, key: str, payload: dict[str, Any], *, actor: Actor) -> StoredEvent:
@@ -85,16 +93,30 @@ def _start_triggered_flows(event: StoredEvent) -> None:
             log.warning("event %s could not start flow %s: %s", event.pk, version.flow_id, exc)
 
 
-def catch_up_waits(limit: int = 200) -> int:
-    """Waits that began while their event was being delivered still see it."""
+def catch_up_waits(now: datetime, limit: int = 200) -> int:
+    """Offer the events of the last CATCH_UP again to waits that missed them (sent while
+    the wait was being set up, or their delivery message was lost), each to a wait that
+    accepts it: sent after the wait began, or within its window before (give or take
+    IN_FLIGHT). One query finds the waits with a recent event for their name and key,
+    however many waits there are.
+    """
+    recent = StoredEvent.objects.filter(
+        name=OuterRef("event_name"), key=OuterRef("event_key"), emitted_at__gte=now - CATCH_UP
+    )
+    waits = (
+        StepRun.objects.filter(kind="wait", status=StepStatus.WAITING)
+        .annotate(event_name=KT("state__event"), event_key=KT("state__key"))
+        .filter(Exists(recent))
+        .order_by("pk")
+        .only("pk", "state", "created_at")[:limit]
+    )
     delivered = 0
-    waiting = StepRun.objects.filter(kind="wait", status=StepStatus.WAITING).order_by("pk")
-    for run in waiting.only("pk", "state", "created_at")[:limit]:
+    for run in waits:
         event = (
             StoredEvent.objects.filter(
                 name=run.state.get("event"),
                 key=run.state.get("key"),
-                emitted_at__gte=run.created_at - DEFAULT_WINDOW - timedelta(minutes=1),
+                emitted_at__gte=max(accepts_since(run) - IN_FLIGHT, now - CATCH_UP),
             )
             .order_by("-emitted_at")
             .first()

@@ -60,7 +60,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     )
     StepRun.objects.filter(pk__in=due).update(dispatched_at=now)
     dispatch.send(lost + due)
-    return SweepReport(len(lost), len(due), catch_up_waits(), flag_stuck(now))
+    return SweepReport(len(lost), len(due), catch_up_waits(now), flag_stuck(now))
 
 
 def flag_stuck(now: datetime) -> int:

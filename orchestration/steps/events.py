@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from django.utils.dateparse import parse_datetime
 
 from orchestration.engine import dispatch
-from orchestration.models import StoredEvent
+from orchestration.models import StepRun, StoredEvent
 from orchestration.steps.base import (
     Done,
     PermanentError,
@@ -64,7 +66,8 @@ class WaitStep(StepExecutor):
             return Done(output=received(earlier))
         timeout = ctx.config.get("timeout_seconds")
         due = ctx.now + (timedelta(seconds=float(timeout)) if timeout else DEFAULT_WAIT)
-        return Wait(due_at=due, state={"event": name, "key": key})
+        since = (ctx.now - window).isoformat()
+        return Wait(due_at=due, state={"event": name, "key": key, "since": since})
 
     def on_due(self, ctx: StepContext) -> Result:
         if target := ctx.config.get("on_timeout"):
@@ -73,6 +76,13 @@ class WaitStep(StepExecutor):
             f"No '{ctx.config.get('event')}' event arrived for key '{ctx.run.state.get('key')}' "
             "before the deadline."
         )
+
+
+def accepts_since(run: StepRun) -> datetime:
+    """The oldest event a waiting run accepts: its window before the wait began. Runs
+    that began waiting before this was recorded get the default window."""
+    since = parse_datetime(str(run.state.get("since") or ""))
+    return since if since is not None else run.created_at - DEFAULT_WINDOW
 
 
 def received(event: StoredEvent) -> dict:

@@ -1,11 +1,12 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from audit.chain import Actor
 from orchestration.engine.api import emit_event, start_instance
-from orchestration.models import InstanceStatus, StepRun, StepStatus
+from orchestration.models import InstanceStatus, StepRun, StepStatus, StoredEvent
 from tests.orchestration.factories import definition, link, published, step
 
 ACTOR = Actor.system("test")
@@ -113,8 +114,10 @@ def test_a_timer_waits_until_the_sweep_finds_it_due(engine):
     assert instance.status == InstanceStatus.SUCCEEDED
 
 
-def wait_flow(timeout=None, on_timeout=None) -> dict:
+def wait_flow(timeout=None, on_timeout=None, window=None) -> dict:
     config = {"event": "supplier.delayed", "key": "data.order"}
+    if window is not None:
+        config["window_seconds"] = window
     if timeout:
         config["timeout_seconds"] = timeout
     steps = [step("start", "start"), step("wait", "wait", config=config), step("end", "end")]
@@ -145,6 +148,36 @@ def test_a_wait_that_starts_after_the_event_still_sees_it(engine):
     engine.run()
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_the_sweep_gives_a_missed_event_to_its_wait_however_many_others_wait(engine):
+    version = published(wait_flow())
+    for n in range(210):  # more waits than the sweep looks at in one go
+        start(version, {"order": f"other-{n}"})
+    mine = start(version, {"order": "order-17"})
+    engine.run()
+    # Stored, but its delivery message was lost.
+    StoredEvent.objects.create(name="supplier.delayed", key="order-17", payload={"days": 1})
+    engine.sweep()
+    mine.refresh_from_db()
+    assert mine.status == InstanceStatus.SUCCEEDED
+    assert mine.outputs["wait"]["payload"] == {"days": 1}
+    assert StepRun.objects.filter(step_id="wait", status=StepStatus.WAITING).count() == 210
+
+
+def test_the_sweep_keeps_to_a_waits_window(engine):
+    emit_event("supplier.delayed", "order-17", {"days": 3}, actor=ACTOR)
+    engine.run()
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=True):
+        instance = start(published(wait_flow(window=60)), {"order": "order-17"})
+        engine.run()
+    engine.sweep(timedelta(minutes=10, seconds=5))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING  # the event came before its window
+    emit_event("supplier.delayed", "order-17", {"days": 4}, actor=ACTOR)
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.outputs["wait"]["payload"] == {"days": 4}
 
 
 def test_a_flow_emits_an_event_another_flow_waits_for(engine):
