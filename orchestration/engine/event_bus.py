@@ -50,9 +50,11 @@ def deliver_event(event_id: int) -> None:
         return
     waiting = StepRun.objects.filter(
         kind="wait", status=StepStatus.WAITING, state__event=event.name, state__key=event.key
-    ).values_list("pk", flat=True)
-    for run_id in list(waiting):
-        _complete_quietly(run_id, event)
+    ).only("pk", "state", "created_at")
+    for run in list(waiting):
+        # A delivery that comes late must not hand a wait an event from before its window.
+        if event.emitted_at >= accepts_since(run) - IN_FLIGHT:
+            _complete_quietly(run.pk, event)
     _start_triggered_flows(event)
 
 

@@ -5,6 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from audit.chain import Actor
+from orchestration.engine import event_bus
 from orchestration.engine.api import emit_event, start_instance
 from orchestration.models import InstanceStatus, StepRun, StepStatus, StoredEvent
 from tests.orchestration.factories import definition, link, published, step
@@ -174,10 +175,21 @@ def test_the_sweep_keeps_to_a_waits_window(engine):
     engine.sweep(timedelta(minutes=10, seconds=5))
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.RUNNING  # the event came before its window
-    emit_event("supplier.delayed", "order-17", {"days": 4}, actor=ACTOR)
-    engine.run()
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=True):
+        emit_event("supplier.delayed", "order-17", {"days": 4}, actor=ACTOR)
+        engine.run()
     instance.refresh_from_db()
     assert instance.outputs["wait"]["payload"] == {"days": 4}
+
+
+def test_a_late_delivery_keeps_to_a_waits_window(engine):
+    event = StoredEvent.objects.create(name="supplier.delayed", key="order-17", payload={})
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=True):
+        instance = start(published(wait_flow(window=60)), {"order": "order-17"})
+        engine.run()
+        event_bus.deliver_event(event.pk)  # its message was held up for ten minutes
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
 
 
 def test_a_flow_emits_an_event_another_flow_waits_for(engine):
