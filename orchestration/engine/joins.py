@@ -32,9 +32,7 @@ def arrive(tx: Transition, step: dict[str, Any], from_step: str) -> None:
         if run.pk is None:
             run.status, run.due_at = StepStatus.QUEUED, tx.now + QUEUED_GRACE
         else:
-            StepRun.objects.filter(pk=run.pk).update(
-                status=StepStatus.QUEUED, state=run.state, due_at=tx.now + QUEUED_GRACE
-            )
+            tx.set_status(run, StepStatus.QUEUED, state=run.state, due_at=tx.now + QUEUED_GRACE)
             tx.ready.append(run.pk)
     elif run.pk is not None:
         StepRun.objects.filter(pk=run.pk).update(state=run.state)

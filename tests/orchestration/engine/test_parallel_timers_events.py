@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from audit.chain import Actor
-from orchestration.engine import event_bus
+from orchestration.engine import event_bus, transition
 from orchestration.engine.api import emit_event, start_instance
 from orchestration.models import InstanceStatus, StepRun, StepStatus, StoredEvent
 from tests.orchestration.factories import definition, link, published, step
@@ -63,7 +63,14 @@ def test_a_parallel_split_runs_every_branch_and_an_all_join_fires_once(engine):
     assert len(runs(instance, "end")) == 1
 
 
-def test_an_all_join_waits_for_the_slow_branch(engine):
+def test_an_all_join_waits_for_the_slow_branch(engine, monkeypatch):
+    moves = []
+    checked = transition.check_step_transition
+    monkeypatch.setattr(
+        transition,
+        "check_step_transition",
+        lambda run, to: (moves.append((run.step_id, run.status, to)), checked(run, to)),
+    )
     instance = start(published(split_join("all", wait_branch=True)))
     engine.run()
     assert runs(instance, "join")[0].status == StepStatus.WAITING
@@ -71,6 +78,8 @@ def test_an_all_join_waits_for_the_slow_branch(engine):
     engine.run()
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
+    # The join fired through the transition table, as every status change does.
+    assert ("join", "waiting", "queued") in moves
 
 
 def test_an_any_join_fires_on_the_first_branch_and_absorbs_the_rest(engine):
