@@ -5,7 +5,7 @@ from __future__ import annotations
 from orchestration.engine import events as ev
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
-from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
+from orchestration.models import InstanceStatus, StepRun, StepStatus
 
 # One item of work: [compensation step id, step id it undoes, run id it undoes or None]
 Item = list
@@ -32,12 +32,12 @@ def start(tx: Transition, reason: str) -> bool:
     todo = pending(tx)
     if not todo:
         return False
+    from orchestration.engine.outcomes import cancel_active_runs  # outcomes imports this
+
     check_instance_transition(tx.instance, InstanceStatus.COMPENSATING)
-    StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES).update(
-        status=StepStatus.CANCELLED, finished_at=tx.now
-    )
-    for run in tx.pending_runs(*ACTIVE_STEP_STATUSES):
-        run.status, run.finished_at = StepStatus.CANCELLED, tx.now
+    # Through the transition, and with the case's open tasks: nobody is left deciding a
+    # step of a case that is being rolled back.
+    cancel_active_runs(tx, f"The case is being rolled back: {reason}")
     tx.change(status=InstanceStatus.COMPENSATING, error=reason)
     tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
     _schedule(tx, todo)

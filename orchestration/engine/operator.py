@@ -164,7 +164,6 @@ def rollback_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
             raise NotAllowedNow("Only a running or failed case can be rolled back.")
         tx = Transition(instance, actor, timezone.now())
         tx.event(ev.instance_operated(instance, "rollback_requested", actor, reason))
-        outcomes.cancel_active_runs(tx, f"The case is being rolled back: {reason}")
         if not compensation.start(tx, f"Rolled back by {actor.label}: {reason}"):
             raise NotAllowedNow(
                 "No finished step of this case has a compensation step, so there is nothing "

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from approvals.models import HumanTask, TaskStatus
 from audit.chain import Actor
 from audit.models import AuditEvent
 from orchestration.engine import notifications, runner
@@ -373,3 +374,36 @@ def test_automated_steps_with_compensations_roll_back_even_within_one_transactio
             "status", flat=True
         )
     ) == {"compensated"}
+
+
+def test_a_case_rolled_back_by_its_end_step_cancels_its_open_tasks(engine):
+    TeamFactory(name="Finance")
+    defn = definition(
+        [
+            step("start", "start"),
+            step("split", "parallel"),
+            step(
+                "approve",
+                "approval",
+                config={"assignees": ["team:Finance"], "outcomes": ["approve", "reject"]},
+            ),
+            step("done", "end"),
+            step("hold", "set", config={"assign": {"held": "true"}}, compensation="unhold"),
+            step("no", "end", config={"result": "failure", "reason": "credit check says no"}),
+            step("unhold", "set", config={"assign": {"held": "false"}}),
+        ],
+        [
+            link("start", "split"),
+            link("split", "approve"),
+            link("split", "hold"),
+            link("approve", "done"),
+            link("hold", "no"),
+        ],
+    )
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert attempts(instance, "approve")[0].status == StepStatus.CANCELLED
+    task = HumanTask.objects.get(instance=instance)
+    assert task.status == TaskStatus.CANCELLED
