@@ -41,7 +41,8 @@ def instance_finished(instance: FlowInstance, actor: Actor, reason: str = "") ->
 
 
 def instance_stuck(instance: FlowInstance, actor: Actor) -> Entry:
-    return _entry("instance.stuck", instance, actor, reason="Nothing is left to run.")
+    reason = "No step is queued, running or waiting, and no end step was reached."
+    return _entry("instance.stuck", instance, actor, reason=reason)
 
 
 def instance_operated(instance: FlowInstance, verb: str, actor: Actor, reason: str) -> Entry:
