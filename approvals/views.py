@@ -29,7 +29,7 @@ from approvals.stepconfig import REQUEST_CHANGES, outcome_labels
 from audit.access import scope_for
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.decisions.stats import agreement
-from orchestration.models import Flow
+from orchestration.models import Flow, InstanceStatus
 from orchestration.readable import field_titles
 
 
@@ -140,6 +140,8 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
     events = AuditEvent.objects.filter(instance_id=task.instance_id).order_by("occurred_at", "id")[
         :200
     ]
+    # The engine takes no decision while the case has failed elsewhere: say so up front.
+    case_failed = task.is_open and task.instance.status == InstanceStatus.FAILED
     return {
         "task": task,
         "record": record,
@@ -147,7 +149,8 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
         "record_visible": record is not None and scope_for(request.user).sees_flow(task.flow_id),
         "outcomes": [(o, labels.get(o, o.replace("_", " ").capitalize())) for o in task.outcomes],
         "request_changes": REQUEST_CHANGES,
-        "may_act": access.may_act(request.user, task) and task.is_open,
+        "may_act": access.may_act(request.user, task) and task.is_open and not case_failed,
+        "case_failed": case_failed,
         "can_claim": task.is_open
         and task.assignee_team_id
         and not task.claimed_by_id

@@ -136,6 +136,16 @@ def test_a_decision_on_a_cancelled_case_shows_why(client, task, alex, engine):
     assert b"can no longer be decided" in response.content
 
 
+def test_a_task_of_a_failed_case_says_it_waits_for_the_case_to_be_resumed(client, task, alex):
+    page = reverse("approvals:task", args=[task.pk])
+    assert b'data-testid="decision-form"' in as_user(client, alex).get(page).content
+    type(task.instance).objects.filter(pk=task.instance_id).update(status="failed")
+    content = client.get(page).content.decode()
+    assert 'data-testid="case-failed"' in content
+    assert "once an operator resumes it" in content
+    assert 'data-testid="decision-form"' not in content
+
+
 def test_the_task_page_shows_the_case_readably(client, team, alex):
     task = make_task(
         data={
