@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
     FlowInstance,
@@ -17,7 +18,6 @@ from orchestration.models import (
 
 # A list cell names this many steps of a case in parallel branches, then "and N more".
 SHOWN = 2
-LIVE = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING)
 # What a waiting step waits for, by kind; other waiting kinds just "wait".
 WAITS_FOR = {
     "approval": "Waiting for a person",
@@ -66,7 +66,9 @@ def current_steps(instances: Iterable[FlowInstance]) -> dict[int, CaseNow]:
     A live case is at its steps in progress; a failed case at its latest failed step.
     Finished cases are left out: they are nowhere.
     """
-    wanted = {i.pk: i for i in instances if i.status in LIVE or i.status == InstanceStatus.FAILED}
+    wanted = {
+        i.pk: i for i in instances if i.status in LIVE_INSTANCE or i.status == InstanceStatus.FAILED
+    }
     if not wanted:
         return {}
     runs = (

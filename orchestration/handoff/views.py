@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from orchestration import access
+from orchestration.current_steps import step_labels
 from orchestration.handoff import canvas, compute
 from orchestration.models import Flow, FlowVersion, VersionStatus
 
@@ -78,12 +79,7 @@ def handoff(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _rows(handoff: compute.Handoff, handoff_map: compute.HandoffMap) -> list[dict[str, Any]]:
-    labels = {}
-    if handoff_map.version:
-        labels = {
-            s["id"]: s.get("label") or s["id"]
-            for s in handoff_map.version.definition.get("steps") or []
-        }
+    labels = step_labels(handoff_map.version.definition) if handoff_map.version else {}
     rows = []
     for passage in sorted(handoff.passages, key=lambda p: -p.waited)[:200]:
         rows.append(
