@@ -277,8 +277,7 @@ def decide(task: HumanTask, user: Any, outcome: str, reason: str) -> HumanTask:
     except NotAllowedNow as exc:
         if not _still_open(task):  # decided or cancelled meanwhile: say what happened
             raise TaskConflict(_why_not_open(task.pk, user)) from exc
-        why = str(exc).rstrip(".") or "it was cancelled or has finished"
-        raise DecisionRefused(f"This case can no longer be decided: {why}.") from exc
+        raise DecisionRefused(str(exc) or "This case no longer takes decisions.") from exc
     return task
 
 

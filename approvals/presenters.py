@@ -10,6 +10,7 @@ from typing import Any
 from django.urls import reverse
 
 from approvals.sla import describe
+from orchestration.models import InstanceStatus
 
 KIND_LABELS = {"approval": "Approval", "review": "Decision review", "qa": "Quality check"}
 PRIORITIES = {
@@ -50,7 +51,14 @@ def describe_row(row: dict[str, Any], now: datetime) -> None:
         row["state_label"], row["state_class"] = "Claimed", "bg-green-lt"
     else:
         row["state_label"], row["state_class"] = "Open", "bg-blue-lt"
-    row["bulk"] = bool((row["config"] or {}).get("allow_bulk")) and "approve" in row["outcomes"]
+    # The engine takes no decision until an operator resumes a failed case.
+    case_failed = row["instance__status"] == InstanceStatus.FAILED
+    row["case_failed"] = case_failed
+    row["bulk"] = (
+        not case_failed
+        and bool((row["config"] or {}).get("allow_bulk"))
+        and "approve" in row["outcomes"]
+    )
 
 
 @cache

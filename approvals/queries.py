@@ -40,6 +40,7 @@ LIST_FIELDS = (
     "config",
     "outcomes",
     "proposal",
+    "instance__status",
 )
 
 

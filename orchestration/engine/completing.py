@@ -12,7 +12,7 @@ from orchestration.engine import dispatch, outcomes
 from orchestration.engine.errors import NotAllowedNow
 from orchestration.engine.runner import LIVE_INSTANCE, lock_run
 from orchestration.engine.transition import Transition
-from orchestration.models import StepRun, StepStatus
+from orchestration.models import InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import Done, PermanentError
 
 
@@ -20,10 +20,15 @@ def _locked_waiting(step_run_id: int) -> StepRun | None:
     run = lock_run(step_run_id)
     if run is None:
         raise NotAllowedNow("This step no longer exists.")
+    if run.instance.status == InstanceStatus.FAILED:
+        raise NotAllowedNow(
+            "This case failed at another step, so it cannot take a decision now. "
+            "It can once an operator resumes the case."
+        )
     if run.instance.status not in LIVE_INSTANCE:
         raise NotAllowedNow(
-            f"This case is {run.instance.get_status_display().lower()}; "
-            "it no longer accepts decisions or events."
+            f"This case is {run.instance.get_status_display().lower()}, "
+            "so it no longer takes decisions."
         )
     return run if run.status == StepStatus.WAITING else None
 

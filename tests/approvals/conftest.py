@@ -25,8 +25,13 @@ class FakeEngine:
 
         run = StepRun.objects.get(pk=step_run_id)
         status = FlowInstance.objects.filter(pk=run.instance_id).values_list("status", flat=True)[0]
-        if status != "running":
-            raise NotAllowedNow(f"the case is {status}")
+        if status != "running":  # the engine's own words for it
+            raise NotAllowedNow(
+                "This case failed at another step, so it cannot take a decision now. "
+                "It can once an operator resumes the case."
+                if status == "failed"
+                else f"This case is {status}, so it no longer takes decisions."
+            )
         done = StepRun.objects.filter(pk=step_run_id, status="waiting").update(
             status="succeeded", output=output
         )

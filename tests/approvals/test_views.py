@@ -133,7 +133,7 @@ def test_a_decision_on_a_cancelled_case_shows_why(client, task, alex, engine):
         reverse("approvals:decide", args=[task.pk]), {"outcome": "approve"}
     )
     assert response.status_code == 409
-    assert b"can no longer be decided" in response.content
+    assert b"This case is cancelled, so it no longer takes decisions." in response.content
 
 
 def test_a_task_of_a_failed_case_says_it_waits_for_the_case_to_be_resumed(client, task, alex):
@@ -302,3 +302,23 @@ def test_team_queues_open_on_a_team_that_has_work(client, team, alex):
     response = client.get(reverse("approvals:team_queues"))
     assert response.status_code == 302
     assert response["Location"] == reverse("approvals:team_queue", args=[team.pk])
+
+
+def test_the_inbox_marks_a_task_whose_case_failed_and_leaves_it_out_of_bulk_approval(
+    client, team, alex, engine
+):
+    task = make_task(approval_step(allow_bulk=True))
+    client = as_user(client, alex)
+    inbox = reverse("approvals:team_queue", args=[team.pk])
+    row = client.get(inbox).context_data["rows"][0]
+    assert (row["case_failed"], row["bulk"]) == (False, True)
+    type(task.instance).objects.filter(pk=task.instance_id).update(status="failed")
+    response = client.get(inbox)
+    row = response.context_data["rows"][0]
+    assert (row["case_failed"], row["bulk"]) == (True, False)
+    assert 'data-testid="case-failed"' in response.content.decode()
+    # A stale page that still offers the box: the task stays open and the person is told.
+    response = client.post(reverse("approvals:bulk_approve"), {"task": [task.pk]}, follow=True)
+    assert HumanTask.objects.get(pk=task.pk).status == "open"
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("once an operator resumes the case" in m for m in shown), shown

@@ -13,6 +13,7 @@ from orchestration.engine.api import (
     EngineError,
     NotAllowedNow,
     cancel_instance,
+    complete_waiting_step,
     resume_instance,
     retry_step,
     rollback_instance,
@@ -407,3 +408,37 @@ def test_a_case_rolled_back_by_its_end_step_cancels_its_open_tasks(engine):
     assert attempts(instance, "approve")[0].status == StepStatus.CANCELLED
     task = HumanTask.objects.get(instance=instance)
     assert task.status == TaskStatus.CANCELLED
+
+
+def test_a_decision_on_a_case_that_failed_elsewhere_waits_for_the_case_to_be_resumed(engine):
+    TeamFactory(name="Finance")
+    defn = definition(
+        [
+            step("start", "start"),
+            step("split", "parallel"),
+            step(
+                "approve",
+                "approval",
+                config={"assignees": ["team:Finance"], "outcomes": ["approve", "reject"]},
+            ),
+            step("post", "action", config={"action": "tests.broken"}),
+            step("join", "join"),
+            step("end", "end"),
+        ],
+        [
+            link("start", "split"),
+            link("split", "approve"),
+            link("split", "post"),
+            link("approve", "join"),
+            link("post", "join"),
+            link("join", "end"),
+        ],
+    )
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    waiting = attempts(instance, "approve")[0]
+    with pytest.raises(NotAllowedNow, match="once an operator resumes the case"):
+        complete_waiting_step(waiting.pk, {"outcome": "approve"}, actor=ACTOR)
+    assert attempts(instance, "approve")[0].status == StepStatus.WAITING
