@@ -30,7 +30,7 @@ from audit.access import scope_for
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.decisions.stats import agreement
 from orchestration.models import Flow, InstanceStatus
-from orchestration.readable import field_titles
+from orchestration.readable import field_titles, readable_history
 
 
 def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
@@ -155,7 +155,7 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
         and task.assignee_team_id
         and not task.claimed_by_id
         and task.assignee_team_id in access.team_ids(request.user),
-        "timeline": events,
+        "timeline": readable_history(events, task.instance.version.definition),
         "similar": queries.similar_cases(task),
         "field_titles": field_titles(task.instance.version.definition),
         "split": queries.time_split(task),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.models import (
@@ -15,6 +14,7 @@ from orchestration.models import (
     StepRun,
     StepStatus,
 )
+from orchestration.readable import step_labels
 
 # A list cell names this many steps of a case in parallel branches, then "and N more".
 SHOWN = 2
@@ -48,16 +48,6 @@ class CaseNow:
 
     steps: list[CurrentStep]
     more: int = 0
-
-
-def step_labels(definition: Any) -> dict[str, str]:
-    """Each step's label in a flow definition, by step id (the id where it has none)."""
-    steps = definition.get("steps") if isinstance(definition, dict) else None
-    return {
-        str(step["id"]): str(step.get("label") or step.get("name") or step["id"])
-        for step in steps or []
-        if isinstance(step, dict) and step.get("id")
-    }
 
 
 def current_steps(instances: Iterable[FlowInstance]) -> dict[int, CaseNow]:

@@ -18,7 +18,7 @@ from approvals.models import HumanTask
 from audit.chain import Actor
 from audit.models import AuditEvent, DecisionRecord
 from orchestration import access
-from orchestration.current_steps import step_labels, with_current_steps
+from orchestration.current_steps import with_current_steps
 from orchestration.engine import api as engine
 from orchestration.forms import STUCK, InstanceFilterForm, ReasonForm
 from orchestration.models import (
@@ -27,7 +27,7 @@ from orchestration.models import (
     InstanceStatus,
     StepRun,
 )
-from orchestration.readable import field_titles, people_names
+from orchestration.readable import field_titles, people_names, readable_history, step_labels
 from orchestration.views import go, render
 
 PAGE_SIZE = 50
@@ -181,8 +181,10 @@ def _detail_context(
     for task in tasks:
         task.url = _url("approvals:task", task.pk)
     decisions = list(DecisionRecord.objects.filter(instance_id=instance.pk).order_by("id"))
+    labels = step_labels(instance.version.definition)
     for record in decisions:
         record.url = _url("audit:decision", record.pk)
+        record.step_label = labels.get(record.step_id, record.step_id)
     history = AuditEvent.objects.filter(instance_id=instance.pk).order_by("-occurred_at", "-id")
     context.update(
         {
@@ -190,7 +192,7 @@ def _detail_context(
             "perms": access.permissions_on(request.user, instance.flow),
             "tasks": tasks,
             "decisions": decisions,
-            "history": history[:50],
+            "history": readable_history(history[:50], instance.version.definition),
             "evidence_url": _url("audit:evidence_pack", instance.pk),
             "action_form": ReasonForm(),
             "actionable_runs": choices,

@@ -11,6 +11,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 
+def step_labels(definition: Any) -> dict[str, str]:
+    """Each step's label in a flow definition, by step id (the id where it has none)."""
+    steps = definition.get("steps") if isinstance(definition, dict) else None
+    return {
+        str(step["id"]): str(step.get("label") or step.get("name") or step["id"])
+        for step in steps or []
+        if isinstance(step, dict) and step.get("id")
+    }
+
+
 def field_titles(definition: Any) -> dict[str, str]:
     """The titles a flow definition's input schema gives its fields, by field name."""
     schema = definition.get("input_schema") if isinstance(definition, dict) else None
@@ -62,6 +72,21 @@ def readable(value: Any) -> str:
             local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
             return f"{local:%d %b %Y %H:%M}"
     return str(value)
+
+
+def readable_history(events: Iterable[Any], definition: Any) -> list[Any]:
+    """A case's audit events as its history shows them, each given `step_label` (the
+    label of the step it is about, "" if none) and `who` (who acted: a person by full
+    name, the engine or an AI by the label it was recorded with). One query."""
+    events = list(events)
+    labels = step_labels(definition)
+    people = people_names(e.actor_label for e in events if e.actor_kind == "user")
+    for event in events:
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        step = payload.get("step_id") or payload.get("step")
+        event.step_label = labels.get(str(step), str(step)) if step else ""
+        event.who = people.get(event.actor_label, event.actor_label)
+    return events
 
 
 def people_names(usernames: Iterable[str]) -> dict[str, str]:

@@ -9,9 +9,9 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from orchestration import access
-from orchestration.current_steps import step_labels
 from orchestration.handoff import canvas, compute
 from orchestration.models import Flow, FlowVersion, VersionStatus
+from orchestration.readable import step_labels
 
 TEMPLATE = "orchestration/handoff.html"
 PERIODS = [

@@ -145,7 +145,8 @@ def test_the_case_and_task_pages_name_actions_and_fields_as_people_know_them(
     for page in (case_page.content.decode(), task_page.content.decode()):
         assert "Case started" in page and "Instance started" not in page
     assert "Person made the final call" in task_page.content.decode()
-    assert "· prepare</span>" in task_page.content.decode(), "engine events name their step"
+    for page in (case_page.content.decode(), task_page.content.decode()):
+        assert "· Prepare the invoice" in page, "events name their step by its label"
     assert "Task claimed" in case_page.content.decode()
     for page in (case_page.content.decode(), task_page.content.decode()):
         assert "Invoice number" in page, "fields take their titles from the input schema"

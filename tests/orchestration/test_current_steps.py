@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orchestration.current_steps import CaseNow, CurrentStep, current_steps, step_labels
+from orchestration.current_steps import CaseNow, CurrentStep, current_steps
 from tests.factories import FlowInstanceFactory, FlowVersionFactory, StepRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +82,3 @@ def test_it_asks_the_database_once_however_many_cases(version):
         now = current_steps(cases)
     assert len(now) == 5
     assert len(queries) == 1
-
-
-def test_step_labels_survive_odd_definitions():
-    assert step_labels(None) == {}
-    assert step_labels({"steps": ["x", {"label": "no id"}, {"id": "a", "name": "Old"}]}) == {
-        "a": "Old"
-    }

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.readable import field_label, field_titles, people_names, readable
+from audit.models import AuditEvent
+from orchestration.readable import (
+    field_label,
+    field_titles,
+    people_names,
+    readable,
+    readable_history,
+    step_labels,
+)
 from tests.factories import UserFactory
 
 
@@ -53,3 +61,38 @@ def test_people_go_by_their_full_name_and_other_actors_are_left_out(django_asser
         names = people_names(["aisha", "sam", "Podium engine", "", "aisha"])
     assert names == {"aisha": "Aisha Khan", "sam": "sam"}
     assert people_names(["", ""]) == {}
+
+
+def test_step_labels_survive_odd_definitions():
+    assert step_labels(None) == {}
+    assert step_labels({"steps": ["x", {"label": "no id"}, {"id": "a", "name": "Old"}]}) == {
+        "a": "Old"
+    }
+
+
+@pytest.mark.django_db
+def test_a_history_names_steps_by_label_and_people_by_full_name(django_assert_num_queries):
+    UserFactory(username="aisha", first_name="Aisha", last_name="Khan")
+    definition = {"steps": [{"id": "check", "label": "Check the invoice"}]}
+    events = [
+        AuditEvent(
+            action="step.succeeded",
+            actor_kind="user",
+            actor_label="aisha",
+            payload={"step": "check"},
+        ),
+        AuditEvent(
+            action="task.opened",
+            actor_kind="system",
+            actor_label="Podium engine",
+            payload={"step_id": "gone"},
+        ),
+        AuditEvent(action="instance.started", actor_kind="ai", actor_label="rules", payload={}),
+    ]
+    with django_assert_num_queries(1):
+        history = readable_history(events, definition)
+    assert [(e.step_label, e.who) for e in history] == [
+        ("Check the invoice", "Aisha Khan"),
+        ("gone", "Podium engine"),
+        ("", "rules"),
+    ]
