@@ -34,6 +34,13 @@ def test_every_area_has_a_landing_page_for_a_signed_in_user(client_logged_in, na
 
 
 @pytest.mark.django_db
+def test_the_dashboards_page_says_it_is_not_built_yet_and_leads_to_the_cases(client_logged_in):
+    page = client_logged_in.get(reverse("orchestration:dashboards")).content.decode()
+    assert "Dashboards are not here yet" in page
+    assert f'href="{reverse("orchestration:instance_list")}"' in page
+
+
+@pytest.mark.django_db
 def test_it_signs_in_with_the_right_password_and_records_it(client):
     UserFactory(username="olivia")
     response = client.post(reverse("login"), {"username": "olivia", "password": PASSWORD})
