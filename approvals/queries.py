@@ -36,6 +36,8 @@ LIST_FIELDS = (
     "assignee_team__name",
     "claimed_by_id",
     "claimed_by__username",
+    "claimed_by__first_name",
+    "claimed_by__last_name",
     "escalation_level",
     "config",
     "outcomes",

@@ -96,6 +96,11 @@ def people_names(usernames: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     people = get_user_model().objects.filter(username__in=wanted)
-    return {
-        person.get_username(): person.get_full_name() or person.get_username() for person in people
-    }
+    return {person.get_username(): person_name(person) for person in people}
+
+
+def person_name(user: Any) -> str:
+    """A person as screens name them: by full name, else by user name; "" for nobody."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

@@ -70,6 +70,8 @@ def test_a_team_member_sees_the_queue_and_claims(client, task, team, alex):
     assert b'id="decision-panel"' in response.content and b"<html" not in response.content
     response = client.get(reverse("approvals:inbox"))
     assert task.title.encode() in response.content
+    queue = client.get(reverse("approvals:team_queue", args=[team.pk])).content.decode()
+    assert "<td>Alex Approver</td>" in queue, "the queue names who claimed it by full name"
 
 
 def test_a_teammate_cannot_decide_a_task_someone_claimed(client, task, alex, blake, engine):

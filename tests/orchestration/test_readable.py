@@ -9,6 +9,7 @@ from orchestration.readable import (
     field_label,
     field_titles,
     people_names,
+    person_name,
     readable,
     readable_history,
     step_labels,
@@ -96,3 +97,10 @@ def test_a_history_names_steps_by_label_and_people_by_full_name(django_assert_nu
         ("gone", "Podium engine"),
         ("", "rules"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_person_goes_by_full_name_else_user_name_and_nobody_by_nothing():
+    assert person_name(UserFactory(username="aisha", first_name="Aisha", last_name="")) == "Aisha"
+    assert person_name(UserFactory(username="sam", first_name="", last_name="")) == "sam"
+    assert person_name(None) == ""
