@@ -225,6 +225,10 @@ PODIUM_PG_PREPARED_STATEMENTS = env_bool("PODIUM_PG_PREPARED_STATEMENTS", True)
 # How long past its timeout a claimed step may run before the sweep takes it back.
 PODIUM_LEASE_MARGIN_SECONDS = env_int("PODIUM_LEASE_MARGIN_SECONDS", 30, minimum=0)
 PODIUM_HTTP_ALLOWLIST = env_list("PODIUM_HTTP_ALLOWLIST", [])
+# Circuit breaker per connector target: failures in a row before calls pause, and for
+# how long (orchestration/connectors/circuit.py).
+PODIUM_CIRCUIT_FAILURES = env_int("PODIUM_CIRCUIT_FAILURES", 5, minimum=1)
+PODIUM_CIRCUIT_COOL_DOWN_SECONDS = env_int("PODIUM_CIRCUIT_COOL_DOWN_SECONDS", 30, minimum=1)
 PODIUM_WEBHOOK_MAX_BYTES = env_int("PODIUM_WEBHOOK_MAX_BYTES", 256 * 1024, minimum=1024)
 # Approvals: the deadline of a human task whose step declares no SLA (3 days), and how
 # often the escalation sweep runs.

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group, User
@@ -18,6 +19,7 @@ from audit.events import admin_changed
 from console.health import current_health
 from console.queues import queue_lengths, worker_names
 from orchestration import access
+from orchestration.connectors import circuit
 from orchestration.forms import AllowedTargetForm
 from orchestration.models import AllowedTarget, ApiToken, Flow
 
@@ -134,7 +136,14 @@ def workers(request: HttpRequest) -> HttpResponse:
     health = current_health(ping_workers=False)
     names = worker_names() if health.broker else []
     queues = queue_lengths() if health.broker else []
-    context = {"health": health, "workers": names, "queues": queues}
+    context = {
+        "health": health,
+        "workers": names,
+        "queues": queues,
+        "targets": circuit.troubled_targets(),
+        "pause_after": settings.PODIUM_CIRCUIT_FAILURES,
+        "cool_down": settings.PODIUM_CIRCUIT_COOL_DOWN_SECONDS,
+    }
     if request.htmx:
         return TemplateResponse(request, "console/workers.html#status", context)
     return TemplateResponse(request, "console/workers.html", context)

@@ -72,6 +72,7 @@ def _judge(request: HttpRequest, target: str, status: int, raw: bytes) -> dict[s
     if status in RETRYABLE_STATUSES:
         circuit.record_failure(target)
         raise RetryableError(f"{request.url} answered {status}; Podium will try again.")
+    circuit.record_success(target)  # it answered: the fault is in the request, not the target
     raise PermanentError(f"{request.url} answered {status}: {str(body)[:300]}")
 
 

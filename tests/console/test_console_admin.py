@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from console import queues
 from orchestration import tokens
-from orchestration.models import AllowedTarget
+from orchestration.models import AllowedTarget, CircuitState
 from tests.factories import FlowFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +123,21 @@ def test_it_shows_live_workers_and_queue_lengths(client, admin):
     content = client.get(reverse("console:workers")).content.decode()
     assert "celery@host-1" in content
     assert "podium" in content and "<strong>7</strong>" in content
+
+
+def test_it_shows_which_services_fail_or_have_their_calls_paused(client, admin):
+    now, states = timezone.now(), CircuitState.objects
+    states.create(target="erp.example.com:443", open_until=now + timedelta(seconds=20))
+    states.create(target="crm.example.com:443", failures=2)
+    states.create(target="mail.example.com:443", open_until=now - timedelta(seconds=1))
+    states.create(target="ok.example.com:443")
+    page = client.get(reverse("console:workers")).content.decode()
+    assert page.count('data-testid="target"') == 3, "a service that answers is not listed"
+    erp, trying, crm = (page.index(t) for t in ("erp.example", "mail.example", "crm.example"))
+    assert erp < trying < crm, "paused services come first"
+    assert "Calls paused for 20 s more" in page or "Calls paused for 19 s more" in page
+    assert "Trying one call again" in page
+    assert "2 failures in a row" in page
 
 
 def test_the_queue_length_is_read_from_the_embedded_broker():

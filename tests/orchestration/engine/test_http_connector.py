@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -113,7 +115,7 @@ def test_the_circuit_opens_after_repeated_failures_and_runs_wait_instead_of_call
 ):
     with scripted_server(Reply(500)) as server:
         target = server.url.removeprefix("http://")
-        for _ in range(circuit.FAILURE_THRESHOLD):
+        for _ in range(5):  # PODIUM_CIRCUIT_FAILURES
             circuit.record_failure(target)
         assert CircuitState.objects.get(pk=target).open_until > timezone.now()
         instance = run_flow(engine, http_flow(server.url, retry={"attempts": 2}))
@@ -121,3 +123,43 @@ def test_the_circuit_opens_after_repeated_failures_and_runs_wait_instead_of_call
     runs = calls(instance)
     assert runs[0].error_kind == "circuit_open"
     assert runs[1].status == "retry_wait"
+
+
+def test_after_the_cool_down_one_waiting_case_tries_the_target_and_the_others_keep_waiting(
+    engine, allow_loopback
+):
+    with scripted_server(Reply(500)) as server:
+        target = server.url.removeprefix("http://")
+        for _ in range(5):
+            circuit.record_failure(target)
+        CircuitState.objects.filter(pk=target).update(
+            open_until=timezone.now() - timedelta(seconds=1)
+        )
+        version = published(http_flow(server.url, retry={"attempts": 2}))
+        cases = [
+            start_instance(version, {"order": f"A{n}", "amount": 5}, trigger="manual", actor=ACTOR)
+            for n in range(3)
+        ]
+        engine.run()
+    assert len(server.requests) == 1, "only the trial call reaches the failing service"
+    first_attempts = [calls(case)[0] for case in cases]
+    assert sorted(run.error_kind for run in first_attempts) == [
+        "circuit_open",
+        "circuit_open",
+        "retryable",
+    ]
+    assert CircuitState.objects.get(pk=target).open_until > timezone.now(), "the trial failed"
+
+
+def test_a_target_that_answers_even_with_a_refusal_closes_its_circuit(engine, allow_loopback):
+    with scripted_server(Reply(422, {"error": "bad order"})) as server:
+        target = server.url.removeprefix("http://")
+        for _ in range(5):
+            circuit.record_failure(target)
+        CircuitState.objects.filter(pk=target).update(
+            open_until=timezone.now() - timedelta(seconds=1)
+        )
+        instance = run_flow(engine, http_flow(server.url))
+    assert len(server.requests) == 1
+    assert instance.status == InstanceStatus.FAILED and "answered 422" in instance.error
+    assert CircuitState.objects.get(pk=target).open_until is None
