@@ -20,10 +20,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from orchestration.models import CircuitState
-from orchestration.steps.base import RetryableError
+from orchestration.steps.base import PermanentError, RetryableError
 
 
 class CircuitOpen(RetryableError):
+    kind = "circuit_open"
+
+
+class CircuitOpenNoWait(PermanentError):
+    """Calls are paused and the step chose to take its error path instead of waiting."""
+
     kind = "circuit_open"
 
 

@@ -126,6 +126,7 @@ _KINDS = [
                     "type": "array",
                     "items": {"type": "integer", "minimum": 100, "maximum": 599},
                 },
+                "when_paused": {"enum": ["wait", "take_error_path"]},
             },
             ("url",),
         ),

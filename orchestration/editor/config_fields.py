@@ -46,6 +46,7 @@ LABELS = {
     "to": "Send to",
     "assign": "Values",
     "n": "How many paths (for “n”)",
+    "when_paused": "When calls to the service are paused",
 }
 HINTS = {
     "outcomes": "The possible results, one per line (e.g. approve, reject).",
@@ -58,6 +59,8 @@ HINTS = {
     "qa_sample_rate": "Share of automatic decisions a person also checks (0 to 1).",
     "assignees": "Who decides. Ctrl-click (⌘ on a Mac) to choose several.",
     "expiry_path": "Leave empty to let the task wait past its deadline.",
+    "when_paused": "After repeated failures Podium pauses calls to a service for a while. "
+    "Wait (the default) retries later; the error path goes on at once.",
     "to": "Team, person or email address, one per line (e.g. team:Finance).",
     "url": "May use values of the case: https://api.example.com/orders/{{ data.id }}",
     "event": "The event's name, e.g. supplier.delayed.",
@@ -267,6 +270,11 @@ def _pattern(spec: dict[str, Any]) -> str:
     return str(spec.get("pattern") or "")
 
 
+def _choice_label(value: str) -> str:
+    """ "take_error_path" → "Take error path"; a name in capitals ("POST") stays so."""
+    return value if value.isupper() else value.replace("_", " ").capitalize()
+
+
 def field_for(
     name: str, spec: dict[str, Any], required: bool, steps: list[tuple[str, str]]
 ) -> forms.Field:
@@ -274,12 +282,12 @@ def field_for(
     options: dict[str, Any] = {
         "label": _title(name, spec),
         "required": required,
-        "help_text": spec.get("description", ""),
+        "help_text": spec.get("description") or HINTS.get(name, ""),
     }
     kind = spec.get("type")
     items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
     if "enum" in spec:
-        choices = [(str(v), str(v).replace("_", " ").capitalize()) for v in spec["enum"]]
+        choices = [(str(v), _choice_label(str(v))) for v in spec["enum"]]
         return forms.ChoiceField(choices=([] if required else [("", "—")]) + choices, **options)
     if name in STEP_REF_NAMES:
         return forms.ChoiceField(choices=[("", "—"), *steps], **options)
@@ -332,6 +340,8 @@ class PrettyJSONField(forms.JSONField):
     """JSON shown indented, so a structure reads line by line."""
 
     def prepare_value(self, value: Any) -> Any:
+        if value is None:
+            return ""  # not set: an empty box, not the word "null"
         if isinstance(value, dict | list):
             return json.dumps(value, indent=2, ensure_ascii=False)
         return super().prepare_value(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestration.connectors.circuit import CircuitOpen, CircuitOpenNoWait
 from orchestration.connectors.http_client import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -44,4 +45,9 @@ class HttpStep(StepExecutor):
             max_bytes=int(config.get("max_response_bytes") or DEFAULT_MAX_BYTES),
             success_statuses=tuple(config.get("success_statuses") or ()),
         )
-        return Done(output=send(request))
+        try:
+            return Done(output=send(request))
+        except CircuitOpen as paused:
+            if config.get("when_paused") == "take_error_path":
+                raise CircuitOpenNoWait(paused.message) from paused
+            raise

@@ -59,6 +59,14 @@ def _error_path(subject: Subject, step: dict[str, Any]) -> Iterator[Problem]:
             step_id=step["id"],
             field="on_error",
         )
+    if config_of(step).get("when_paused") == "take_error_path" and not step.get("on_error"):
+        yield error(
+            "no_error_path_when_paused",
+            f"{label(step)} should take its error path when calls to the service are paused, "
+            "but it has none. Choose a step to go to on error, or let it wait.",
+            step_id=step["id"],
+            field="on_error",
+        )
     if step.get("kind") == "decision" and not config_of(step).get("review_team"):
         yield error(
             "no_human_fallback",

@@ -212,6 +212,16 @@ def test_it_warns_about_an_external_call_without_an_error_path():
     assert not has_errors(validate(simple(call)))
 
 
+def test_it_rejects_taking_the_error_path_when_paused_without_an_error_path():
+    config = {"url": "https://example.com", "when_paused": "take_error_path"}
+    problem = the(simple(step("call", "http", config=config)), "no_error_path_when_paused")
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "call", "on_error")
+    assert "when calls to the service are paused" in problem.message
+    config["when_paused"] = "give_up"
+    problem = the(simple(step("call", "http", config=config)), "config_invalid")
+    assert problem.field == "config.when_paused"
+
+
 def test_it_rejects_a_decision_without_a_review_team():
     decide = step(
         "decide",

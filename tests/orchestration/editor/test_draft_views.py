@@ -133,6 +133,12 @@ class TestProperties:
         html = response.content.decode()
         for words in ("Accountable owner", "SLA", "If it fails, go to", "Output schema"):
             assert words in html
+        pay = client.get(self.url(world), {"step": "pay"}, headers={"HX-Request": "true"})
+        assert "When calls to the service are paused" in pay.content.decode()
+        assert ">Take error path</option>" in pay.content.decode()
+        assert ">POST</option>" in pay.content.decode(), "HTTP methods keep their capitals"
+        assert "Wait (the default) retries later" in pay.content.decode(), "settings have hints"
+        assert ">null</textarea>" not in pay.content.decode(), "an unset setting is left empty"
 
     def test_saving_owner_sla_retries_and_error_path(self, client, world):
         client.force_login(world.owner)
@@ -150,6 +156,7 @@ class TestProperties:
                 "on_error": "failed",
                 "config__url": "https://bank.example.com/pay",
                 "config__method": "POST",
+                "config__when_paused": "take_error_path",
             },
             headers={"HX-Request": "true"},
         )
@@ -161,6 +168,7 @@ class TestProperties:
         assert pay["sla"] == {"minutes": 240}
         assert pay["retry"]["attempts"] == 5 and pay["retry"]["backoff_seconds"] == 30
         assert pay["timeout_seconds"] == 120 and pay["on_error"] == "failed"
+        assert pay["config"]["when_paused"] == "take_error_path"
 
     def test_a_bad_duration_is_explained_at_the_field_and_nothing_changes(self, client, world):
         client.force_login(world.owner)

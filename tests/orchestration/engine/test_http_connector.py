@@ -163,3 +163,19 @@ def test_a_target_that_answers_even_with_a_refusal_closes_its_circuit(engine, al
     assert len(server.requests) == 1
     assert instance.status == InstanceStatus.FAILED and "answered 422" in instance.error
     assert CircuitState.objects.get(pk=target).open_until is None
+
+
+def test_a_step_told_not_to_wait_takes_its_error_path_at_once_while_calls_are_paused(
+    engine, allow_loopback
+):
+    with scripted_server(Reply(200, {})) as server:
+        target = server.url.removeprefix("http://")
+        for _ in range(5):
+            circuit.record_failure(target)
+        defn = http_flow(server.url, on_error="handle", retry={"attempts": 3})
+        defn["steps"][1]["config"]["when_paused"] = "take_error_path"
+        instance = run_flow(engine, defn)
+    assert server.requests == []
+    assert [(r.status, r.error_kind) for r in calls(instance)] == [("failed", "circuit_open")]
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert instance.data["handled"] is True
