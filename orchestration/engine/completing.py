@@ -22,13 +22,13 @@ def _locked_waiting(step_run_id: int) -> StepRun | None:
         raise NotAllowedNow("This step no longer exists.")
     if run.instance.status == InstanceStatus.FAILED:
         raise NotAllowedNow(
-            "This case failed at another step, so it cannot take a decision now. "
-            "It can once an operator resumes the case."
+            "This case failed at another step, so it takes no decisions or events until an "
+            "operator resumes it."
         )
     if run.instance.status not in LIVE_INSTANCE:
         raise NotAllowedNow(
             f"This case is {run.instance.get_status_display().lower()}, "
-            "so it no longer takes decisions."
+            "so it takes no more decisions or events."
         )
     return run if run.status == StepStatus.WAITING else None
 

@@ -27,10 +27,10 @@ class FakeEngine:
         status = FlowInstance.objects.filter(pk=run.instance_id).values_list("status", flat=True)[0]
         if status != "running":  # the engine's own words for it
             raise NotAllowedNow(
-                "This case failed at another step, so it cannot take a decision now. "
-                "It can once an operator resumes the case."
+                "This case failed at another step, so it takes no decisions or events until "
+                "an operator resumes it."
                 if status == "failed"
-                else f"This case is {status}, so it no longer takes decisions."
+                else f"This case is {status}, so it takes no more decisions or events."
             )
         done = StepRun.objects.filter(pk=step_run_id, status="waiting").update(
             status="succeeded", output=output

@@ -91,7 +91,7 @@ def test_it_rejects_a_second_decision_with_a_message(task, alex, blake, engine):
 
 def test_a_decision_on_a_cancelled_case_is_refused(task, alex, engine):
     type(task.instance).objects.filter(pk=task.instance_id).update(status="cancelled")
-    with pytest.raises(actions.DecisionRefused, match="This case is cancelled, so it no longer"):
+    with pytest.raises(actions.DecisionRefused, match="This case is cancelled, so it takes no"):
         actions.decide(task, alex, "approve", "")
     assert HumanTask.objects.get(pk=task.pk).status == "open"
 

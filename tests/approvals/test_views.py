@@ -135,7 +135,7 @@ def test_a_decision_on_a_cancelled_case_shows_why(client, task, alex, engine):
         reverse("approvals:decide", args=[task.pk]), {"outcome": "approve"}
     )
     assert response.status_code == 409
-    assert b"This case is cancelled, so it no longer takes decisions." in response.content
+    assert b"This case is cancelled, so it takes no more decisions or events." in response.content
 
 
 def test_a_task_of_a_failed_case_says_it_waits_for_the_case_to_be_resumed(client, task, alex):
@@ -323,4 +323,4 @@ def test_the_inbox_marks_a_task_whose_case_failed_and_leaves_it_out_of_bulk_appr
     response = client.post(reverse("approvals:bulk_approve"), {"task": [task.pk]}, follow=True)
     assert HumanTask.objects.get(pk=task.pk).status == "open"
     shown = [str(m) for m in response.context["messages"]]
-    assert any("once an operator resumes the case" in m for m in shown), shown
+    assert any("until an operator resumes it" in m for m in shown), shown

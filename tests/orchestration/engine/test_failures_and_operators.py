@@ -439,6 +439,6 @@ def test_a_decision_on_a_case_that_failed_elsewhere_waits_for_the_case_to_be_res
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.FAILED
     waiting = attempts(instance, "approve")[0]
-    with pytest.raises(NotAllowedNow, match="once an operator resumes the case"):
+    with pytest.raises(NotAllowedNow, match="until an operator resumes it"):
         complete_waiting_step(waiting.pk, {"outcome": "approve"}, actor=ACTOR)
     assert attempts(instance, "approve")[0].status == StepStatus.WAITING
