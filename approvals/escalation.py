@@ -24,6 +24,7 @@ from approvals.models import OPEN_TASK_STATUSES, HumanTask, TaskStatus
 from approvals.notify import notify, team_members
 from approvals.sla import add_minutes, calendar_for, describe
 from audit.chain import Actor
+from orchestration.models import InstanceStatus
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
@@ -47,6 +48,10 @@ def sweep(now: datetime | None = None) -> int:
     now = now or timezone.now()
     ids = list(
         HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES, next_escalation_at__lte=now)
+        # Nobody can decide while the case has failed elsewhere: reminders, reassignment
+        # and expiry wait for an operator to resume it (expiring would close the task
+        # that the resumed case waits for).
+        .exclude(instance__status=InstanceStatus.FAILED)
         .order_by("next_escalation_at")
         .values_list("id", flat=True)[:SWEEP_BATCH]
     )
@@ -59,8 +64,15 @@ def sweep(now: datetime | None = None) -> int:
 
 
 def escalate(task_id: int, now: datetime) -> str:
-    task = HumanTask.objects.select_related("assignee_user", "claimed_by").get(pk=task_id)
-    if not task.is_open or task.next_escalation_at is None or task.next_escalation_at > now:
+    task = HumanTask.objects.select_related("assignee_user", "claimed_by", "instance").get(
+        pk=task_id
+    )
+    if (
+        not task.is_open
+        or task.next_escalation_at is None
+        or task.next_escalation_at > now
+        or task.instance.status == InstanceStatus.FAILED
+    ):
         return ""
     action, index, _at = schedule(task)
     if action == "expire":

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import Group
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -291,6 +291,7 @@ def escalations(request: HttpRequest) -> HttpResponse:
     rows = list(
         tasks.select_related("assignee_team", "assignee_user", "claimed_by")
         .defer("context", "proposal", "config", "outcomes", "reason")
+        .annotate(case_status=F("instance__status"))
         .order_by("due_at", "id")[:ESCALATIONS_SHOWN]
     )
     for task in rows:

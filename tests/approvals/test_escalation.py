@@ -130,6 +130,26 @@ def test_an_expired_task_on_a_cancelled_case_is_closed_quietly(team, alex, engin
     assert task.status == "cancelled"
 
 
+def test_a_task_whose_case_failed_elsewhere_waits_for_the_case_to_be_resumed(
+    team, leads, alex, engine
+):
+    with time_machine.travel(MONDAY_9, tick=False) as clock:
+        task = chained_task()
+        cases = type(task.instance).objects.filter(pk=task.instance_id)
+        cases.update(status="failed")
+        clock.move_to(MONDAY_9 + timedelta(hours=5))
+        assert sweep() == 0
+        task.refresh_from_db()
+        assert (task.status, task.escalation_stage) == ("open", 0), "nothing moved"
+        assert not Notification.objects.filter(task=task).exists(), "nobody was chased"
+        cases.update(status="running")  # an operator resumed it
+        for _ in range(4):
+            sweep()
+        task.refresh_from_db()
+    assert task.status == "expired"
+    assert [c["goto_step"] for c in engine.calls] == ["auto_reject"]
+
+
 def test_business_hours_skip_nights_weekends_and_holidays(team):
     calendar = TeamCalendar.objects.create(
         team=team,

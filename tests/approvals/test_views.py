@@ -232,6 +232,11 @@ def test_escalations_page_lists_overdue_work_by_team(client, team, alex):
     assert task.title.encode() in response.content
     assert b"Level 1" in response.content
     assert b"Not yet" in response.content and b"Level 0" not in response.content
+    assert b'data-testid="case-failed"' not in response.content
+    type(task.instance).objects.filter(pk=task.instance_id).update(status="failed")
+    page = client.get(reverse("approvals:escalations")).content.decode()
+    assert page.count('data-testid="case-failed"') == 1, "only the task of the failed case"
+    assert "Escalated to level 1 · on hold" in page
 
 
 @pytest.mark.parametrize("name", ["claim", "release", "decide"])
