@@ -59,7 +59,7 @@ def _filtered(user: Any, data: dict[str, Any]) -> QuerySet[FlowInstance]:
         return FlowInstance.objects.none()
     qs = FlowInstance.objects.filter(flow_id__in=flow_ids)
     if data.get("status") == STUCK:
-        qs = qs.filter(status=InstanceStatus.RUNNING, stuck_since__isnull=False)
+        qs = qs.filter(status__in=engine.LIVE_INSTANCE, stuck_since__isnull=False)
     elif data.get("status"):
         qs = qs.filter(status=data["status"])
     if data.get("business_key"):
@@ -198,6 +198,7 @@ def _detail_context(
             "actionable_runs": choices,
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
             "can_resume": _can_resume(instance, live["runs"]),
+            "can_cancel": instance.status in (*engine.LIVE_INSTANCE, InstanceStatus.FAILED),
         }
     )
     return context

@@ -13,9 +13,11 @@ from orchestration.engine.operator import (
     rollback_instance,
     skip_step,
 )
+from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
 
 __all__ = [
+    "LIVE_INSTANCE",
     "RETRYABLE",
     "SKIPPABLE",
     "EngineError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.chain import Actor, Entry
-from orchestration.models import FlowInstance, StepRun
+from orchestration.models import FlowInstance, InstanceStatus, StepRun
 
 
 def _entry(
@@ -41,7 +41,11 @@ def instance_finished(instance: FlowInstance, actor: Actor, reason: str = "") ->
 
 
 def instance_stuck(instance: FlowInstance, actor: Actor) -> Entry:
-    reason = "No step is queued, running or waiting, and no end step was reached."
+    reason = "No step is queued, running or waiting, and " + (
+        "the roll-back did not finish."
+        if instance.status == InstanceStatus.COMPENSATING
+        else "no end step was reached."
+    )
     return _entry("instance.stuck", instance, actor, reason=reason)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 
+from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.models import FlowInstance, InstanceStatus
 from orchestration.steps.notify import resolve_recipients
 
@@ -44,10 +45,15 @@ def _message(instance: FlowInstance) -> tuple[str, str] | None:
             f"{label} stopped with this problem:\n\n{instance.error}\n\n"
             "Open the case in Podium to retry or skip the failed step, or to cancel the case.",
         )
-    if instance.status == InstanceStatus.RUNNING and instance.stuck_since is not None:
+    if instance.status in LIVE_INSTANCE and instance.stuck_since is not None:
+        doing = (
+            "is being rolled back"
+            if instance.status == InstanceStatus.COMPENSATING
+            else "is still running"
+        )
         return (
             f"Podium: {label} is stuck",
-            f"{label} is still running but has no step left to run, so it cannot finish "
+            f"{label} {doing} but has no step left to run, so it cannot finish "
             "by itself.\n\nOpen the case in Podium to see how it got there, and cancel it "
             "if it cannot go on.",
         )

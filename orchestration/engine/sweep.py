@@ -17,12 +17,11 @@ from django.utils import timezone
 from orchestration.engine import dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.event_bus import catch_up_waits
-from orchestration.engine.runner import SYSTEM
+from orchestration.engine.runner import LIVE_INSTANCE, SYSTEM
 from orchestration.engine.transition import QUEUED_GRACE, Transition
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
     FlowInstance,
-    InstanceStatus,
     StepRun,
     StepStatus,
 )
@@ -42,7 +41,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     now = now or timezone.now()
     lost = list(
         StepRun.objects.filter(
-            status=StepStatus.QUEUED, due_at__lte=now, instance__status=InstanceStatus.RUNNING
+            status=StepStatus.QUEUED, due_at__lte=now, instance__status__in=LIVE_INSTANCE
         ).values_list("pk", flat=True)[:BATCH]
     )
     StepRun.objects.filter(pk__in=lost).update(due_at=now + QUEUED_GRACE, dispatched_at=now)
@@ -64,12 +63,13 @@ def sweep(now: datetime | None = None) -> SweepReport:
 
 
 def flag_stuck(now: datetime) -> int:
-    """Flag running cases with nothing left to run, each in a transition of its own that
-    writes its audit event and tells the exception owner; how many were flagged."""
+    """Flag running (or rolling back) cases with nothing left to run, each in a transition
+    of its own that writes its audit event and tells the exception owner; how many were
+    flagged."""
     active = StepRun.objects.filter(instance=OuterRef("pk"), status__in=ACTIVE_STEP_STATUSES)
     candidates = (
         FlowInstance.objects.filter(
-            status=InstanceStatus.RUNNING,
+            status__in=LIVE_INSTANCE,
             stuck_since__isnull=True,
             updated_at__lte=now - QUEUED_GRACE,
         )
@@ -85,7 +85,7 @@ def _flag_stuck(instance_id: int, now: datetime) -> bool:
         # Looked at again under the lock: a step may have been started or the case ended.
         if (
             instance is None
-            or instance.status != InstanceStatus.RUNNING
+            or instance.status not in LIVE_INSTANCE
             or instance.stuck_since is not None
             or instance.step_runs.filter(status__in=ACTIVE_STEP_STATUSES).exists()
         ):

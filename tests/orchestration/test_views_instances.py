@@ -57,8 +57,11 @@ class TestInstanceList:
     def test_it_finds_the_cases_the_sweep_flagged_as_stuck(self, world, as_user):  # noqa: F811
         stuck = FlowInstanceFactory(version=world.version, stuck_since=timezone.now())
         FlowInstanceFactory(version=world.version)  # running and moving
+        rolling_back = FlowInstanceFactory(
+            version=world.version, status="compensating", stuck_since=timezone.now()
+        )
         response = as_user(world.owner).get(reverse(LIST), {"status": "stuck"})
-        assert [i.pk for i in response.context["instances"]] == [stuck.pk]
+        assert [i.pk for i in response.context["instances"]] == [rolling_back.pk, stuck.pk]
         content = response.content.decode()
         assert '<option value="stuck" selected>Stuck</option>' in content
         assert "No step in progress" in content  # as the sweep finds stuck cases
@@ -205,6 +208,15 @@ class TestInstancePage:
         changed = client.get(url, {"since": stamp}, HTTP_HX_REQUEST="true")
         assert changed.status_code == 200
         assert b'data-step="pay"' in changed.content
+
+    @pytest.mark.parametrize(
+        ("status", "offered"),
+        [("running", True), ("failed", True), ("compensating", True), ("succeeded", False)],
+    )
+    def test_cancel_is_offered_until_the_case_finishes(self, world, as_user, status, offered):  # noqa: F811
+        case = FlowInstanceFactory(version=world.version, status=status)
+        page = as_user(world.owner).get(reverse("orchestration:instance_detail", args=[case.pk]))
+        assert ('value="cancel"' in page.content.decode()) is offered
 
 
 class TestOperatorActions:

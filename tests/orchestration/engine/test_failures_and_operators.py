@@ -312,6 +312,27 @@ def test_an_operator_rolls_back_a_running_case(engine):
     assert instance.data["refunded"] is True
 
 
+def test_a_lost_message_of_a_case_being_rolled_back_is_sent_again_by_the_sweep(engine):
+    defn = compensating_flow()
+    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
+    defn["connections"] = [
+        link("start", "reserve"),
+        link("reserve", "charge"),
+        link("charge", "check"),
+        link("check", "ok"),
+    ]
+    instance = start(published(defn))
+    engine.run()
+    rollback_instance(instance.pk, actor=ACTOR, reason="order cancelled by customer")
+    engine.queue.clear()  # the broker lost the first compensation's message
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATING
+    engine.sweep(timedelta(minutes=2))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert instance.data["refunded"] is True
+
+
 def test_a_running_case_with_nothing_to_run_is_flagged_stuck_once_and_its_owner_told(engine):
     team = TeamFactory(name="Exceptions")
     UserFactory(username="eve", email="eve@example.com", teams=[team])
@@ -333,6 +354,36 @@ def test_a_running_case_with_nothing_to_run_is_flagged_stuck_once_and_its_owner_
     assert "no step left to run" in message.body
     engine.sweep(timedelta(minutes=10))
     assert stuck.count() == 1 and len(mail.outbox) == 1
+
+
+def test_a_case_being_rolled_back_with_nothing_left_to_run_is_flagged_stuck(engine):
+    team = TeamFactory(name="Exceptions")
+    UserFactory(username="eve", email="eve@example.com", teams=[team])
+    defn = compensating_flow()
+    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
+    defn["connections"] = [
+        link("start", "reserve"),
+        link("reserve", "charge"),
+        link("charge", "check"),
+        link("check", "ok"),
+    ]
+    instance = start(published(defn, exception_owner_team=team))
+    engine.run()
+    rollback_instance(instance.pk, actor=ACTOR, reason="order cancelled by customer")
+    engine.queue.clear()
+    StepRun.objects.filter(instance=instance, status=StepStatus.QUEUED).update(
+        status=StepStatus.CANCELLED
+    )
+    engine.sweep(timedelta(minutes=5))
+    instance.refresh_from_db()
+    assert (instance.status, instance.stuck_since is not None) == (
+        InstanceStatus.COMPENSATING,
+        True,
+    )
+    stuck = AuditEvent.objects.get(instance_id=instance.pk, action="instance.stuck")
+    assert "the roll-back did not finish" in stuck.payload["reason"]
+    ((message,),) = [mail.outbox]
+    assert "is being rolled back but has no step left to run" in message.body
 
 
 def test_a_case_that_moves_again_is_not_flagged_nor_its_owner_told(engine):
