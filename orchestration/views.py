@@ -86,7 +86,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     flows = list(access.flows_for(request.user).select_related("owner_team", "owner_user"))
     ids = [flow.pk for flow in flows]
     counts: dict[tuple[int, str], int] = {}
-    active = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+    active = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING, InstanceStatus.FAILED)
     rows = (
         FlowInstance.objects.filter(flow_id__in=ids, status__in=active)
         .values_list("flow_id", "status")
@@ -101,7 +101,10 @@ def flow_list(request: HttpRequest) -> HttpResponse:
         published.setdefault(version.flow_id, version)
     for flow in flows:
         flow.published = published.get(flow.pk)
-        flow.running = counts.get((flow.pk, InstanceStatus.RUNNING), 0)
+        # A case being rolled back is still at work.
+        flow.running = counts.get((flow.pk, InstanceStatus.RUNNING), 0) + counts.get(
+            (flow.pk, InstanceStatus.COMPENSATING), 0
+        )
         flow.failed = counts.get((flow.pk, InstanceStatus.FAILED), 0)
     return TemplateResponse(request, "orchestration/flow_list.html", {"flows": flows})
 

@@ -40,7 +40,8 @@ class TestFlowList:
         assert b"No flows yet" in response.content
 
     def test_it_shows_owner_live_version_and_running_and_failed_counts(self, world, as_user):  # noqa: F811
-        FlowInstanceFactory.create_batch(3, version=world.version, status="running")
+        FlowInstanceFactory.create_batch(2, version=world.version, status="running")
+        FlowInstanceFactory(version=world.version, status="compensating")  # still at work
         FlowInstanceFactory(version=world.version, status="succeeded")
         response = as_user(world.owner).get(reverse("orchestration:flow_list"))
         (flow,) = response.context["flows"]
