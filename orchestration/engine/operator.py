@@ -24,6 +24,8 @@ from orchestration.models import (
 from orchestration.steps.base import StepError
 
 OPEN_CASE = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+# Cases whose steps an operator may retry, skip or resume: open ones and roll-backs.
+WORKING_CASE = (*OPEN_CASE, InstanceStatus.COMPENSATING)
 # Which step runs an operator may retry or skip (the case page offers only these). A
 # running step is being executed by a worker: it finishes, fails or times out first.
 RETRYABLE = (StepStatus.FAILED,)
@@ -44,9 +46,16 @@ def _lock_instance(instance_id: int) -> FlowInstance:
 
 
 def _reopen(tx: Transition) -> None:
-    if tx.instance.status == InstanceStatus.FAILED:
-        check_instance_transition(tx.instance, InstanceStatus.RUNNING)
-        tx.change(status=InstanceStatus.RUNNING, error="", stuck_since=None)
+    """A failed case goes on where it stopped: running, or rolling back if it failed
+    during its roll-back (only a roll-back creates compensation runs)."""
+    if tx.instance.status != InstanceStatus.FAILED:
+        return
+    rolling_back = StepRun.objects.filter(
+        instance=tx.instance, state__has_key="compensates"
+    ).exists()
+    status = InstanceStatus.COMPENSATING if rolling_back else InstanceStatus.RUNNING
+    check_instance_transition(tx.instance, status)
+    tx.change(status=status, error="", stuck_since=None)
 
 
 def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
@@ -80,8 +89,8 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
         run = lock_run(step_run_id)
         if run is None or run.status not in RETRYABLE:
             raise NotAllowedNow("Only a failed step can be retried.")
-        if run.instance.status not in OPEN_CASE:
-            raise NotAllowedNow("Steps can only be retried in a running or failed case.")
+        if run.instance.status not in WORKING_CASE:
+            raise NotAllowedNow("Steps can only be retried in a case that has not finished.")
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
         _reopen(tx)
@@ -102,8 +111,8 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         run = lock_run(step_run_id)
         if run is None or run.status not in SKIPPABLE:
             raise NotAllowedNow("Only a failed, waiting or queued step can be skipped.")
-        if run.instance.status not in OPEN_CASE:
-            raise NotAllowedNow("Steps can only be skipped in a running or failed case.")
+        if run.instance.status not in WORKING_CASE:
+            raise NotAllowedNow("Steps can only be skipped in a case that has not finished.")
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
         _reopen(tx)
@@ -117,15 +126,22 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         cancel_step_tasks(run, f"The step was skipped: {reason}")
         tx.change(outputs={**tx.instance.outputs, run.step_id: output or {}})
         tx.event(ev.step_operated(run.instance, run, "skipped", actor, reason))
-        step = tx.step(run.step_id)
-        try:
-            for target in next_steps(tx, step):
-                arrive(tx, target, run.step_id)
-        except StepError as exc:
-            raise NotAllowedNow(f"The case cannot continue past this step: {exc.message}") from exc
-        if not tx.new_runs and not tx.ready:
-            outcomes.finish_if_idle(tx, run)
+        if "compensates" in run.state:
+            # The operator undid it by hand: the roll-back goes on with the next one.
+            compensation.advance(tx, run)
+        else:
+            _continue_past(tx, run)
         dispatch.after_commit(tx.save() + _frozen_runs(run.instance))
+
+
+def _continue_past(tx: Transition, run: StepRun) -> None:
+    try:
+        for target in next_steps(tx, tx.step(run.step_id)):
+            arrive(tx, target, run.step_id)
+    except StepError as exc:
+        raise NotAllowedNow(f"The case cannot continue past this step: {exc.message}") from exc
+    if not tx.new_runs and not tx.ready:
+        outcomes.finish_if_idle(tx, run)
 
 
 def _frozen_runs(instance: FlowInstance) -> list[int]:
@@ -141,8 +157,8 @@ def resume_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
         instance = _lock_instance(instance_id)
-        if instance.status not in OPEN_CASE:
-            raise NotAllowedNow("Only a running or failed case can be resumed.")
+        if instance.status not in WORKING_CASE:
+            raise NotAllowedNow("Only a case that has not finished can be resumed.")
         active = StepRun.objects.filter(instance=instance, status__in=ACTIVE_STEP_STATUSES)
         if not active.exists():
             raise NotAllowedNow(

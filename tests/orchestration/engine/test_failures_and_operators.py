@@ -493,3 +493,45 @@ def test_a_decision_on_a_case_that_failed_elsewhere_waits_for_the_case_to_be_res
     with pytest.raises(NotAllowedNow, match="until an operator resumes it"):
         complete_waiting_step(waiting.pk, {"outcome": "approve"}, actor=ACTOR)
     assert attempts(instance, "approve")[0].status == StepStatus.WAITING
+
+
+def test_an_operator_retries_a_failed_compensation_and_the_roll_back_finishes(engine):
+    CALLS.clear()
+    defn = compensating_flow()
+    # Refunding fails twice for good, then works when an operator retries it.
+    defn["steps"][7] = step(
+        "refund",
+        "action",
+        config={"action": "tests.flaky", "arguments": {"name": "'refund'"}},
+        retry={"attempts": 1},
+    )
+    instance = start(published(defn), {"decline": True})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert "roll-back" in instance.error.lower() or "Rolling back" in instance.error
+    failed = attempts(instance, "refund")[-1]
+    retry_step(failed.pk, actor=ACTOR, reason="the bank is back")
+    engine.run()
+    failed = attempts(instance, "refund")[-1]
+    retry_step(failed.pk, actor=ACTOR, reason="once more")
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert attempts(instance, "reserve")[0].status == StepStatus.COMPENSATED
+    assert instance.data.get("released") is True
+
+
+def test_an_operator_skips_a_failed_compensation_and_the_roll_back_goes_on(engine):
+    defn = compensating_flow()
+    defn["steps"][7] = step("refund", "action", config={"action": "tests.broken"})
+    instance = start(published(defn), {"decline": True})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    skip_step(attempts(instance, "refund")[-1].pk, actor=ACTOR, reason="refunded by phone")
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED, "not 'succeeded'"
+    assert instance.data.get("released") is True, "the remaining compensation ran"
+    assert attempts(instance, "charge")[0].status == StepStatus.COMPENSATED
