@@ -129,6 +129,38 @@ def catch_up_waits(now: datetime, limit: int = 200) -> int:
     return delivered
 
 
+# A child case's end reports back to its parent at once; the sweep looks again this
+# much later, for a report that was lost or refused while the parent had failed.
+REPORT_GRACE = timedelta(minutes=1)
+ENDED = (
+    InstanceStatus.SUCCEEDED,
+    InstanceStatus.FAILED,
+    InstanceStatus.CANCELLED,
+    InstanceStatus.COMPENSATED,
+)
+
+
+def catch_up_parents(now: datetime, limit: int = 200) -> int:
+    """Report again the ends of child cases whose parent still waits for them: the
+    message was lost, or came while the parent had failed at another step (it goes on
+    once an operator resumes it). How many reports were sent."""
+    waiting = StepRun.objects.filter(
+        kind="subflow",
+        status=StepStatus.WAITING,
+        instance__status__in=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING),
+    )
+    children = list(
+        FlowInstance.objects.filter(
+            parent_step_run__in=waiting, status__in=ENDED, updated_at__lte=now - REPORT_GRACE
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for child in children:
+        dispatch.resume_parent_after_commit(child)
+    return len(children)
+
+
 def resume_parent(child_instance_id: int) -> None:
     child = FlowInstance.objects.filter(pk=child_instance_id).first()
     if child is None or child.parent_step_run_id is None:

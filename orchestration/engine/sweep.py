@@ -1,8 +1,9 @@
 """The periodic sweep (Celery beat): nothing waits forever (DESIGN invariant 4).
 
 It re-dispatches queued runs whose message was lost, hands due timers, retries, wait
-deadlines and expired leases to the runner, catches up on event waits, and flags
-cases that are running with nothing left to run (telling their exception owner).
+deadlines and expired leases to the runner, catches up on event waits and on parents
+waiting for a child case that has ended, and flags cases that are running (or rolling
+back) with nothing left to run, telling their exception owner.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from orchestration.engine import dispatch
 from orchestration.engine import events as ev
-from orchestration.engine.event_bus import catch_up_waits
+from orchestration.engine.event_bus import catch_up_parents, catch_up_waits
 from orchestration.engine.runner import LIVE_INSTANCE, SYSTEM
 from orchestration.engine.transition import QUEUED_GRACE, Transition
 from orchestration.models import (
@@ -34,6 +35,7 @@ class SweepReport:
     redispatched: int
     due: int
     events: int
+    parents: int
     stuck: int
 
 
@@ -59,7 +61,9 @@ def sweep(now: datetime | None = None) -> SweepReport:
     )
     StepRun.objects.filter(pk__in=due).update(dispatched_at=now)
     dispatch.send(lost + due)
-    return SweepReport(len(lost), len(due), catch_up_waits(now), flag_stuck(now))
+    return SweepReport(
+        len(lost), len(due), catch_up_waits(now), catch_up_parents(now), flag_stuck(now)
+    )
 
 
 def flag_stuck(now: datetime) -> int:

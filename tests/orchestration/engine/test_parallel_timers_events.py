@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from audit.chain import Actor
-from orchestration.engine import event_bus, transition
+from orchestration.engine import dispatch, event_bus, transition
 from orchestration.engine.api import emit_event, start_instance
 from orchestration.models import InstanceStatus, StepRun, StepStatus, StoredEvent
 from tests.orchestration.factories import definition, link, published, step
@@ -295,3 +295,71 @@ def test_a_subflow_runs_and_reports_back_to_its_parent(engine, child_fails):
         assert "child said no" in instance.outputs["call"]["error"]
     else:
         assert instance.outputs["call"]["data"]["total"] == 40
+
+
+def child_and_parent(parent_steps=(), parent_links=()) -> tuple:
+    child = definition(
+        [
+            step("start", "start"),
+            step("pause", "timer", config={"duration_seconds": 60}),
+            step("end", "end"),
+        ],
+        [link("start", "pause"), link("pause", "end")],
+    )
+    published(child, slug="child")
+    parent = definition(
+        [
+            step("start", "start"),
+            step("call", "subflow", config={"flow": "child"}),
+            step("end", "end"),
+            *parent_steps,
+        ],
+        [link("start", "call"), link("call", "end"), *parent_links],
+    )
+    return published(parent, slug="parent")
+
+
+def test_a_parent_whose_report_was_lost_hears_from_its_child_at_a_later_sweep(engine, monkeypatch):
+    instance = start(child_and_parent())
+    engine.run()
+    with monkeypatch.context() as lost:
+        lost.setattr(dispatch, "resume_parent_after_commit", lambda child_id: None)
+        engine.sweep(timedelta(seconds=61))  # the child's timer fires and it ends
+    child = instance.__class__.objects.get(parent_step_run__instance=instance)
+    assert child.status == InstanceStatus.SUCCEEDED
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING, "the report was lost"
+    engine.sweep(timedelta(minutes=3))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_a_child_that_ends_while_its_parent_has_failed_reports_once_the_parent_resumes(engine):
+    from orchestration.engine.api import skip_step
+
+    version = child_and_parent(
+        [step("split", "parallel"), step("broken", "action", config={"action": "tests.nope"})],
+    )
+    version.definition["connections"] = [
+        link("start", "split"),
+        link("split", "call"),
+        link("split", "broken"),
+        link("call", "join"),
+        link("broken", "join"),
+        link("join", "end"),
+    ]
+    version.definition["steps"].append(step("join", "join"))
+    version.save()
+    instance = start(version)
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    engine.sweep(timedelta(seconds=61))  # the child ends; its report is refused
+    call = StepRun.objects.get(instance=instance, step_id="call")
+    assert call.status == StepStatus.WAITING
+    broken = StepRun.objects.filter(instance=instance, step_id="broken").latest("pk")
+    skip_step(broken.pk, actor=ACTOR, reason="posted by hand")
+    engine.run()
+    engine.sweep(timedelta(minutes=3))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
