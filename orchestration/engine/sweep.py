@@ -51,6 +51,8 @@ def sweep(now: datetime | None = None) -> SweepReport:
         StepRun.objects.filter(
             status__in=(StepStatus.RUNNING, StepStatus.RETRY_WAIT, StepStatus.WAITING),
             due_at__lte=now,
+            # A failed case's runs wait for an operator; they are picked up once it resumes.
+            instance__status__in=LIVE_INSTANCE,
         )
         .filter(
             Q(dispatched_at__isnull=True)

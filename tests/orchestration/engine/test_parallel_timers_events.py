@@ -363,3 +363,27 @@ def test_a_child_that_ends_while_its_parent_has_failed_reports_once_the_parent_r
     engine.sweep(timedelta(minutes=3))
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_a_due_timer_of_a_failed_case_waits_for_the_case_and_then_fires(engine):
+    instance = start(
+        published(
+            definition(
+                [
+                    step("start", "start"),
+                    step("pause", "timer", config={"duration_seconds": 60}),
+                    step("end", "end"),
+                ],
+                [link("start", "pause"), link("pause", "end")],
+            )
+        )
+    )
+    engine.run()
+    type(instance).objects.filter(pk=instance.pk).update(status="failed")
+    engine.sent.clear()
+    engine.sweep(timedelta(minutes=5))
+    assert engine.sent == [], "nothing is sent for a case that waits for an operator"
+    type(instance).objects.filter(pk=instance.pk).update(status="running")
+    engine.sweep(timedelta(minutes=5))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
