@@ -129,6 +129,27 @@ def catch_up_waits(now: datetime, limit: int = 200) -> int:
     return delivered
 
 
+def events_missed_by(instance: FlowInstance) -> list[int]:
+    """For each wait of this case, the latest stored event it accepts (it came while
+    the case could take none, e.g. had failed at another step): their ids."""
+    waits = StepRun.objects.filter(instance=instance, kind="wait", status=StepStatus.WAITING)
+    found = []
+    for run in waits.only("pk", "state", "created_at"):
+        event = (
+            StoredEvent.objects.filter(
+                name=run.state.get("event"),
+                key=run.state.get("key"),
+                emitted_at__gte=accepts_since(run) - IN_FLIGHT,
+            )
+            .order_by("-emitted_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if event is not None:
+            found.append(event)
+    return found
+
+
 # A child case's end reports back to its parent at once; the sweep looks again this
 # much later, for a report that was lost or refused while the parent had failed.
 REPORT_GRACE = timedelta(minutes=1)

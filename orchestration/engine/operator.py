@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from approvals.actions import cancel_step_tasks
 from audit.chain import Actor
-from orchestration.engine import compensation, dispatch, outcomes
+from orchestration.engine import compensation, dispatch, event_bus, outcomes
 from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
 from orchestration.engine.locking import lock_run
@@ -56,6 +56,9 @@ def _reopen(tx: Transition) -> None:
     status = InstanceStatus.COMPENSATING if rolling_back else InstanceStatus.RUNNING
     check_instance_transition(tx.instance, status)
     tx.change(status=status, error="", stuck_since=None)
+    # Events that came while it had failed were refused: its waits get them now.
+    for event_id in event_bus.events_missed_by(tx.instance):
+        dispatch.deliver_event_after_commit(event_id)
 
 
 def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:

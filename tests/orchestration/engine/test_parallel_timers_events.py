@@ -387,3 +387,28 @@ def test_a_due_timer_of_a_failed_case_waits_for_the_case_and_then_fires(engine):
     engine.sweep(timedelta(minutes=5))
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_an_event_that_came_while_the_case_had_failed_reaches_its_wait_once_resumed(engine):
+    from orchestration.engine.api import skip_step
+
+    defn = split_join("all", wait_branch=True)
+    defn["steps"][2] = step("a", "action", config={"action": "tests.nope"})
+    # "a" fails a minute in, once the wait has begun.
+    defn["steps"].append(step("later", "timer", config={"duration_seconds": 60}))
+    defn["connections"][1] = link("split", "later")
+    defn["connections"].append(link("later", "a"))
+    instance = start(published(defn))
+    engine.run()
+    engine.sweep(timedelta(seconds=61))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    emit_event("go", "k", {"late": True}, actor=ACTOR)
+    engine.run()  # refused: the case has failed
+    engine.sweep(timedelta(minutes=30))  # long past the sweep's own catch-up
+    assert runs(instance, "c")[0].status == StepStatus.WAITING
+    skip_step(runs(instance, "a")[-1].pk, actor=ACTOR, reason="done by hand")
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert instance.outputs["c"]["payload"] == {"late": True}
