@@ -5,7 +5,15 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from orchestration.engine import dispatch, event_bus, notifications, runner, schedules, sweep
+from orchestration.engine import (
+    dispatch,
+    event_bus,
+    notifications,
+    operator,
+    runner,
+    schedules,
+    sweep,
+)
 
 
 @shared_task(name="orchestration.run_step", bind=True)
@@ -38,6 +46,11 @@ def deliver_event(event_id: int) -> None:
 @shared_task(name="orchestration.resume_parent")
 def resume_parent(child_instance_id: int) -> None:
     event_bus.resume_parent(child_instance_id)
+
+
+@shared_task(name="orchestration.cancel_children")
+def cancel_children(instance_id: int, reason: str) -> None:
+    operator.cancel_children(instance_id, reason)
 
 
 @shared_task(name="orchestration.notify_exception_owner")

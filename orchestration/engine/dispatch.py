@@ -79,3 +79,11 @@ def notify_exception_owner_after_commit(instance_id: int) -> None:
     transaction.on_commit(
         lambda: message("orchestration.notify_exception_owner", {"instance_id": instance_id})
     )
+
+
+def cancel_children_after_commit(instance_id: int, reason: str) -> None:
+    transaction.on_commit(
+        lambda: message(
+            "orchestration.cancel_children", {"instance_id": instance_id, "reason": reason}
+        )
+    )

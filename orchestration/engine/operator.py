@@ -73,11 +73,24 @@ def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
         tx.change(status=InstanceStatus.CANCELLED, finished_at=tx.now)
         tx.event(ev.instance_operated(instance, "cancelled", actor, reason))
         tx.save()
-        children = FlowInstance.objects.filter(
-            parent_step_run__instance=instance, status__in=OPEN_CASE
-        ).values_list("pk", flat=True)
-    for child_id in children:
-        cancel_instance(child_id, actor=actor, reason=f"Parent case cancelled: {reason}")
+
+
+def cancel_children(instance_id: int, reason: str) -> None:
+    """Cancel the sub-flow cases of case `instance_id` whose parent step no longer waits for
+    them (it was cancelled because the parent ended, was cancelled or is rolled back)."""
+    children = FlowInstance.objects.filter(
+        parent_step_run__instance_id=instance_id,
+        parent_step_run__status=StepStatus.CANCELLED,
+        status__in=WORKING_CASE,
+    ).values_list("pk", flat=True)
+    actor = Actor.system("Podium engine")
+    for child_id in list(children):
+        try:
+            cancel_instance(
+                child_id, actor=actor, reason=f"Parent case #{instance_id} stopped: {reason}"
+            )
+        except NotAllowedNow:
+            continue  # it finished meanwhile
 
 
 def _latest_attempt(run: StepRun) -> None:

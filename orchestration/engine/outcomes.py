@@ -141,6 +141,9 @@ def cancel_active_runs(tx: Transition, reason: str, exclude: StepRun | None = No
     tx.cancel_active_runs(exclude)
     if _opens_tasks(tx.graph):
         cancel_open_tasks(tx.instance, reason)
+    if any(step.get("kind") == "subflow" for step in tx.graph.steps()):
+        # Their parent no longer waits for them: nobody would read what they do.
+        dispatch.cancel_children_after_commit(tx.instance.pk, reason)
 
 
 def _opens_tasks(graph: FlowGraph) -> bool:

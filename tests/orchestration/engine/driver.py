@@ -10,7 +10,7 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from orchestration.engine import dispatch, event_bus, notifications, runner
+from orchestration.engine import dispatch, event_bus, notifications, operator, runner
 from orchestration.engine.sweep import sweep
 
 
@@ -40,6 +40,10 @@ class EngineDriver:
                 event_bus.resume_parent(**kwargs)
             elif name == "orchestration.notify_exception_owner":
                 notifications.notify_exception_owner(**kwargs)
+            elif name == "orchestration.cancel_children":
+                operator.cancel_children(**kwargs)
+            else:
+                raise AssertionError(f"the test driver does not know the task {name}")
         raise AssertionError("the engine did not settle")
 
     def sweep(self, later: timedelta = timedelta(0)) -> None:

@@ -5,6 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from audit.chain import Actor
+from audit.models import AuditEvent
 from orchestration.engine import dispatch, event_bus, transition
 from orchestration.engine.api import emit_event, start_instance
 from orchestration.models import InstanceStatus, StepRun, StepStatus, StoredEvent
@@ -412,3 +413,39 @@ def test_an_event_that_came_while_the_case_had_failed_reaches_its_wait_once_resu
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
     assert instance.outputs["c"]["payload"] == {"late": True}
+
+
+def test_a_child_case_is_cancelled_when_its_parent_ends_without_waiting_for_it(engine):
+    version = child_and_parent([step("split", "parallel"), step("quick", "end")])
+    version.definition["connections"] = [
+        link("start", "split"),
+        link("split", "call"),
+        link("split", "quick"),
+        link("call", "end"),
+    ]
+    version.save()
+    instance = start(version)
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED  # "quick" ended the case
+    child = instance.__class__.objects.get(parent_step_run__instance=instance)
+    assert child.status == InstanceStatus.CANCELLED, "no orphan keeps working"
+    assert (
+        f"#{instance.pk}"
+        in AuditEvent.objects.get(instance_id=child.pk, action="instance.cancelled").payload[
+            "reason"
+        ]
+    )
+
+
+def test_cancelling_a_parent_cancels_its_child_case(engine):
+    from orchestration.engine.api import cancel_instance
+
+    instance = start(child_and_parent())
+    engine.run()
+    cancel_instance(instance.pk, actor=ACTOR, reason="customer withdrew")
+    engine.run()
+    child = instance.__class__.objects.get(parent_step_run__instance=instance)
+    assert child.status == InstanceStatus.CANCELLED
+    reason = AuditEvent.objects.get(instance_id=child.pk, action="instance.cancelled")
+    assert "customer withdrew" in reason.payload["reason"]
