@@ -77,10 +77,12 @@ def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
 
 def cancel_children(instance_id: int, reason: str) -> None:
     """Cancel the sub-flow cases of case `instance_id` whose parent step no longer waits for
-    them (it was cancelled because the parent ended, was cancelled or is rolled back)."""
+    them: it was cancelled (the parent ended, was cancelled or is rolled back) or it
+    timed out."""
     children = FlowInstance.objects.filter(
         parent_step_run__instance_id=instance_id,
-        parent_step_run__status=StepStatus.CANCELLED,
+        # A run cancelled, or failed at its time limit, no longer waits for its child.
+        parent_step_run__status__in=(StepStatus.CANCELLED, StepStatus.FAILED),
         status__in=WORKING_CASE,
     ).values_list("pk", flat=True)
     actor = Actor.system("Podium engine")

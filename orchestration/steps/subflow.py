@@ -6,7 +6,14 @@ from datetime import timedelta
 
 from audit.chain import Actor
 from orchestration.models import FlowVersion, VersionStatus
-from orchestration.steps.base import PermanentError, Result, StepContext, StepExecutor, Wait
+from orchestration.steps.base import (
+    PermanentError,
+    Result,
+    StepContext,
+    StepExecutor,
+    StepTimeout,
+    Wait,
+)
 from orchestration.steps.control import evaluate_or_fail
 from orchestration.steps.registry import register
 
@@ -45,3 +52,13 @@ class SubflowStep(StepExecutor):
         timeout = ctx.step.get("timeout_seconds")
         due = ctx.now + timedelta(seconds=float(timeout)) if timeout else None
         return Wait(due_at=due, state={"child_instance": child.pk})
+
+    def on_due(self, ctx: StepContext) -> Result:
+        from orchestration.engine import dispatch
+
+        child = ctx.run.state.get("child_instance")
+        # The step stops waiting: its child case is cancelled, and a retry starts a new one.
+        dispatch.cancel_children_after_commit(
+            ctx.instance.pk, f"step '{ctx.step['id']}' stopped waiting for it at its time limit"
+        )
+        raise StepTimeout(f"The sub-flow case #{child} did not finish within the time limit.")

@@ -449,3 +449,20 @@ def test_cancelling_a_parent_cancels_its_child_case(engine):
     assert child.status == InstanceStatus.CANCELLED
     reason = AuditEvent.objects.get(instance_id=child.pk, action="instance.cancelled")
     assert "customer withdrew" in reason.payload["reason"]
+
+
+def test_a_sub_flow_step_that_times_out_cancels_its_child_and_a_retry_starts_a_new_one(engine):
+    version = child_and_parent()
+    version.definition["steps"][1].update(timeout_seconds=30, retry={"attempts": 2})
+    version.save()
+    instance = start(version)
+    engine.run()
+    engine.sweep(timedelta(seconds=31))  # the step's time limit passes before the child ends
+    children = list(
+        instance.__class__.objects.filter(parent_step_run__instance=instance).order_by("pk")
+    )
+    assert [c.status for c in children] == [InstanceStatus.CANCELLED]
+    assert runs(instance, "call")[0].error_kind == "timeout"
+    engine.sweep(timedelta(minutes=1))  # the retry is due: it starts a new child case
+    children = instance.__class__.objects.filter(parent_step_run__instance=instance)
+    assert sorted(c.status for c in children) == ["cancelled", "running"]
