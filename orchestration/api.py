@@ -104,7 +104,7 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
     if key is not None:
         earlier = FlowInstance.objects.filter(flow=flow, idempotency_key=key).first()
         if earlier is not None:
-            return JsonResponse(instance_json(earlier), status=200)
+            return _replay(earlier, body)
     version = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
     if version is None:
         return error(
@@ -125,8 +125,22 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
         return error("The input does not match the flow's input schema.", 400, exc.problems)
     except engine.NotAllowedNow as exc:
         return error(str(exc), 409)
-    replayed = getattr(instance, "replayed", False)  # a concurrent replay won the race
-    return JsonResponse(instance_json(instance), status=200 if replayed else 201)
+    if getattr(instance, "replayed", False):  # a concurrent request with the key won
+        return _replay(instance, body)
+    return JsonResponse(instance_json(instance), status=201)
+
+
+def _replay(earlier: FlowInstance, body: dict[str, Any]) -> JsonResponse:
+    """The case a repeated Idempotency-Key started, if the body is the same too: a
+    different body under a used key is a client's mistake, not a retry."""
+    if earlier.input != body:
+        return error(
+            f"This Idempotency-Key was already used to start case #{earlier.pk} with a "
+            "different body. Send a new key to start a new case, or the same body to get "
+            "that case.",
+            422,
+        )
+    return JsonResponse(instance_json(earlier), status=200)
 
 
 @csrf_exempt

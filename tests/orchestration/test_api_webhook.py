@@ -72,6 +72,18 @@ def test_a_replay_with_the_same_idempotency_key_returns_the_same_case(client, ap
     assert len(api["started"]) == 1
 
 
+def test_a_used_idempotency_key_with_a_different_body_is_refused(client, api):
+    first = post(
+        client, "invoice-approval", {"amount": 5}, api["secret"], **{"Idempotency-Key": "k-1"}
+    )
+    other = post(
+        client, "invoice-approval", {"amount": 50}, api["secret"], **{"Idempotency-Key": "k-1"}
+    )
+    assert other.status_code == 422
+    assert f"already used to start case #{first.json()['id']}" in other.json()["error"]
+    assert len(api["started"]) == 1, "nothing new started"
+
+
 @pytest.mark.parametrize("authorization", ["", "Bearer ", "Bearer pod_wrong", "Basic abc"])
 def test_a_missing_or_wrong_token_is_refused(client, api, authorization):
     url = reverse("orchestration:api_start", args=["invoice-approval"])
