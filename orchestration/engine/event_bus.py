@@ -15,6 +15,7 @@ from orchestration.engine import dispatch
 from orchestration.engine.completing import complete_waiting_step, fail_waiting_step
 from orchestration.engine.errors import EngineError
 from orchestration.engine.graphs import graph_for_version_id
+from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
 from orchestration.models import (
     FlowInstance,
@@ -168,7 +169,7 @@ def catch_up_parents(now: datetime, limit: int = 200) -> int:
     waiting = StepRun.objects.filter(
         kind="subflow",
         status=StepStatus.WAITING,
-        instance__status__in=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING),
+        instance__status__in=LIVE_INSTANCE,
     )
     children = list(
         FlowInstance.objects.filter(
