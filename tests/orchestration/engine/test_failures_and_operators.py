@@ -224,6 +224,19 @@ def failing_then_fixable() -> dict:
     return one_action("tests.flaky", {"name": "'op'"}, retry={"attempts": 1})
 
 
+def paused_compensating_flow() -> dict:
+    """Two steps with compensations done, then a ten-minute pause: a case to roll back."""
+    defn = compensating_flow()
+    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
+    defn["connections"] = [
+        link("start", "reserve"),
+        link("reserve", "charge"),
+        link("charge", "check"),
+        link("check", "ok"),
+    ]
+    return defn
+
+
 def test_an_operator_retries_a_failed_step_and_the_case_continues(engine):
     instance = start(published(failing_then_fixable()))
     engine.run()
@@ -295,14 +308,7 @@ def test_resume_re_dispatches_a_stuck_case(engine):
 
 
 def test_an_operator_rolls_back_a_running_case(engine):
-    defn = compensating_flow()
-    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
-    defn["connections"] = [
-        link("start", "reserve"),
-        link("reserve", "charge"),
-        link("charge", "check"),
-        link("check", "ok"),
-    ]
+    defn = paused_compensating_flow()
     instance = start(published(defn))
     engine.run()
     rollback_instance(instance.pk, actor=ACTOR, reason="order cancelled by customer")
@@ -313,14 +319,7 @@ def test_an_operator_rolls_back_a_running_case(engine):
 
 
 def test_a_lost_message_of_a_case_being_rolled_back_is_sent_again_by_the_sweep(engine):
-    defn = compensating_flow()
-    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
-    defn["connections"] = [
-        link("start", "reserve"),
-        link("reserve", "charge"),
-        link("charge", "check"),
-        link("check", "ok"),
-    ]
+    defn = paused_compensating_flow()
     instance = start(published(defn))
     engine.run()
     rollback_instance(instance.pk, actor=ACTOR, reason="order cancelled by customer")
@@ -359,14 +358,7 @@ def test_a_running_case_with_nothing_to_run_is_flagged_stuck_once_and_its_owner_
 def test_a_case_being_rolled_back_with_nothing_left_to_run_is_flagged_stuck(engine):
     team = TeamFactory(name="Exceptions")
     UserFactory(username="eve", email="eve@example.com", teams=[team])
-    defn = compensating_flow()
-    defn["steps"][3] = step("check", "timer", config={"duration_seconds": 600})
-    defn["connections"] = [
-        link("start", "reserve"),
-        link("reserve", "charge"),
-        link("charge", "check"),
-        link("check", "ok"),
-    ]
+    defn = paused_compensating_flow()
     instance = start(published(defn, exception_owner_team=team))
     engine.run()
     rollback_instance(instance.pk, actor=ACTOR, reason="order cancelled by customer")
@@ -428,17 +420,21 @@ def test_automated_steps_with_compensations_roll_back_even_within_one_transactio
     ) == {"compensated"}
 
 
+def finance_approval() -> dict:
+    return step(
+        "approve",
+        "approval",
+        config={"assignees": ["team:Finance"], "outcomes": ["approve", "reject"]},
+    )
+
+
 def test_a_case_rolled_back_by_its_end_step_cancels_its_open_tasks(engine):
     TeamFactory(name="Finance")
     defn = definition(
         [
             step("start", "start"),
             step("split", "parallel"),
-            step(
-                "approve",
-                "approval",
-                config={"assignees": ["team:Finance"], "outcomes": ["approve", "reject"]},
-            ),
+            finance_approval(),
             step("done", "end"),
             step("hold", "set", config={"assign": {"held": "true"}}, compensation="unhold"),
             step("no", "end", config={"result": "failure", "reason": "credit check says no"}),
@@ -467,11 +463,7 @@ def test_a_decision_on_a_case_that_failed_elsewhere_waits_for_the_case_to_be_res
         [
             step("start", "start"),
             step("split", "parallel"),
-            step(
-                "approve",
-                "approval",
-                config={"assignees": ["team:Finance"], "outcomes": ["approve", "reject"]},
-            ),
+            finance_approval(),
             step("post", "action", config={"action": "tests.broken"}),
             step("join", "join"),
             step("end", "end"),
