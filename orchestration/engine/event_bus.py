@@ -183,6 +183,21 @@ def catch_up_parents(now: datetime, limit: int = 200) -> int:
     return len(children)
 
 
+def orphans(now: datetime, limit: int = 200) -> list[int]:
+    """Parents of child cases that still run though their parent step stopped waiting
+    for them a while ago (the message that should have cancelled them was lost)."""
+    return list(
+        FlowInstance.objects.filter(
+            status__in=LIVE_INSTANCE,
+            parent_step_run__status__in=(StepStatus.CANCELLED, StepStatus.FAILED),
+            parent_step_run__finished_at__lte=now - REPORT_GRACE,
+        )
+        .order_by()
+        .values_list("parent_step_run__instance_id", flat=True)
+        .distinct()[:limit]
+    )
+
+
 def resume_parent(child_instance_id: int) -> None:
     child = FlowInstance.objects.filter(pk=child_instance_id).first()
     if child is None or child.parent_step_run_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from approvals.actions import cancel_step_tasks
@@ -12,6 +13,7 @@ from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
 from orchestration.engine.locking import lock_run
 from orchestration.engine.routing import arrive, next_steps
+from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.state import FINISHED_INSTANCE, check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.models import (
@@ -80,10 +82,11 @@ def cancel_children(instance_id: int, reason: str) -> None:
     them: it was cancelled (the parent ended, was cancelled or is rolled back) or it
     timed out."""
     children = FlowInstance.objects.filter(
+        # A cancelled run no longer waits for its child; a failed one (at its time limit)
+        # leaves a child still at work, while a child that failed stays failed.
+        Q(parent_step_run__status=StepStatus.CANCELLED, status__in=WORKING_CASE)
+        | Q(parent_step_run__status=StepStatus.FAILED, status__in=LIVE_INSTANCE),
         parent_step_run__instance_id=instance_id,
-        # A run cancelled, or failed at its time limit, no longer waits for its child.
-        parent_step_run__status__in=(StepStatus.CANCELLED, StepStatus.FAILED),
-        status__in=WORKING_CASE,
     ).values_list("pk", flat=True)
     actor = Actor.system("Podium engine")
     for child_id in list(children):

@@ -2,8 +2,9 @@
 
 It re-dispatches queued runs whose message was lost, hands due timers, retries, wait
 deadlines and expired leases to the runner, catches up on event waits and on parents
-waiting for a child case that has ended, and flags cases that are running (or rolling
-back) with nothing left to run, telling their exception owner.
+waiting for a child case that has ended, cancels child cases their parent no longer
+waits for, and flags cases that are running (or rolling back) with nothing left to
+run, telling their exception owner.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from orchestration.engine import dispatch
+from orchestration.engine import dispatch, operator
 from orchestration.engine import events as ev
-from orchestration.engine.event_bus import catch_up_parents, catch_up_waits
+from orchestration.engine.event_bus import catch_up_parents, catch_up_waits, orphans
 from orchestration.engine.runner import LIVE_INSTANCE, SYSTEM
 from orchestration.engine.transition import QUEUED_GRACE, Transition
 from orchestration.models import (
@@ -36,6 +37,7 @@ class SweepReport:
     due: int
     events: int
     parents: int
+    orphans: int
     stuck: int
 
 
@@ -64,8 +66,23 @@ def sweep(now: datetime | None = None) -> SweepReport:
     StepRun.objects.filter(pk__in=due).update(dispatched_at=now)
     dispatch.send(lost + due)
     return SweepReport(
-        len(lost), len(due), catch_up_waits(now), catch_up_parents(now), flag_stuck(now)
+        len(lost),
+        len(due),
+        catch_up_waits(now),
+        catch_up_parents(now),
+        cancel_orphans(now),
+        flag_stuck(now),
     )
+
+
+def cancel_orphans(now: datetime) -> int:
+    """Cancel child cases still at work though their parent stopped waiting for them a
+    minute ago (the message that should have cancelled them was lost); how many parents
+    were looked after."""
+    parents = orphans(now)
+    for parent_id in parents:
+        operator.cancel_children(parent_id, "its parent step no longer waits for it")
+    return len(parents)
 
 
 def flag_stuck(now: datetime) -> int:

@@ -466,3 +466,38 @@ def test_a_sub_flow_step_that_times_out_cancels_its_child_and_a_retry_starts_a_n
     engine.sweep(timedelta(minutes=1))  # the retry is due: it starts a new child case
     children = instance.__class__.objects.filter(parent_step_run__instance=instance)
     assert sorted(c.status for c in children) == ["cancelled", "running"]
+
+
+def test_a_child_left_running_when_its_cancel_was_lost_is_cancelled_by_the_sweep(
+    engine, monkeypatch
+):
+    from orchestration.engine.api import cancel_instance
+
+    instance = start(child_and_parent())
+    engine.run()
+    with monkeypatch.context() as lost:
+        lost.setattr(dispatch, "cancel_children_after_commit", lambda *args: None)
+        cancel_instance(instance.pk, actor=ACTOR, reason="customer withdrew")
+        engine.run()
+    child = instance.__class__.objects.get(parent_step_run__instance=instance)
+    assert child.status == InstanceStatus.RUNNING, "the cancel message was lost"
+    engine.sweep(timedelta(minutes=2))
+    child.refresh_from_db()
+    assert child.status == InstanceStatus.CANCELLED
+
+
+def test_a_child_that_failed_stays_failed_for_its_owner_to_see(engine):
+    child = definition(
+        [step("start", "start"), step("no", "end", config={"result": "failure"})],
+        [link("start", "no")],
+    )
+    published(child, slug="child")
+    parent = definition(
+        [step("start", "start"), step("call", "subflow", config={"flow": "child"})],
+        [link("start", "call")],
+    )
+    instance = start(published(parent, slug="parent"))
+    engine.run()
+    engine.sweep(timedelta(minutes=5))
+    kid = instance.__class__.objects.get(parent_step_run__instance=instance)
+    assert kid.status == InstanceStatus.FAILED
