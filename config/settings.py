@@ -213,6 +213,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 PODIUM_SWEEP_SECONDS = env_int("PODIUM_SWEEP_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "podium-sweep": {"task": "orchestration.sweep", "schedule": PODIUM_SWEEP_SECONDS},
+    # Rarer repairs between cases (lost reports of sub-flow cases), too costly for every sweep.
+    "podium-recover": {"task": "orchestration.recover", "schedule": 60.0},
     "podium-audit-seal": {"task": "audit.seal", "schedule": 60.0},
     "podium-audit-verify": {"task": "audit.verify", "schedule": 3600.0},
 }

@@ -38,6 +38,11 @@ def run_sweep() -> None:
     sweep.sweep()
 
 
+@shared_task(name="orchestration.recover")
+def run_recovery() -> None:
+    sweep.recover()
+
+
 @shared_task(name="orchestration.deliver_event")
 def deliver_event(event_id: int) -> None:
     event_bus.deliver_event(event_id)

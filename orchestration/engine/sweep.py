@@ -1,10 +1,10 @@
 """The periodic sweep (Celery beat): nothing waits forever (DESIGN invariant 4).
 
 It re-dispatches queued runs whose message was lost, hands due timers, retries, wait
-deadlines and expired leases to the runner, catches up on event waits and on parents
-waiting for a child case that has ended, cancels child cases their parent no longer
-waits for, and flags cases that are running (or rolling back) with nothing left to
-run, telling their exception owner.
+deadlines and expired leases to the runner, catches up on event waits, and flags cases
+that are running (or rolling back) with nothing left to run, telling their exception
+owner. Once a minute `recover` reports again the end of a child case whose parent still
+waits for it, and cancels child cases their parent no longer waits for.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ class SweepReport:
     redispatched: int
     due: int
     events: int
-    parents: int
-    orphans: int
     stuck: int
 
 
@@ -65,14 +63,20 @@ def sweep(now: datetime | None = None) -> SweepReport:
     )
     StepRun.objects.filter(pk__in=due).update(dispatched_at=now)
     dispatch.send(lost + due)
-    return SweepReport(
-        len(lost),
-        len(due),
-        catch_up_waits(now),
-        catch_up_parents(now),
-        cancel_orphans(now),
-        flag_stuck(now),
-    )
+    return SweepReport(len(lost), len(due), catch_up_waits(now), flag_stuck(now))
+
+
+@dataclass
+class RecoveryReport:
+    parents: int
+    orphans: int
+
+
+def recover(now: datetime | None = None) -> RecoveryReport:
+    """Repairs between a parent case and its sub-flow cases after a lost message, run
+    every minute: each looks through many step runs, and such losses are rare."""
+    now = now or timezone.now()
+    return RecoveryReport(catch_up_parents(now), cancel_orphans(now))
 
 
 def cancel_orphans(now: datetime) -> int:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration.engine import dispatch, event_bus, notifications, operator, runner
-from orchestration.engine.sweep import sweep
+from orchestration.engine.sweep import recover, sweep
 
 
 class EngineDriver:
@@ -47,7 +47,9 @@ class EngineDriver:
         raise AssertionError("the engine did not settle")
 
     def sweep(self, later: timedelta = timedelta(0)) -> None:
-        """Run the sweep (and what it sends) as if `later` had passed."""
+        """Run the sweep and the minutely recovery (and what they send) as if `later` had
+        passed."""
         with time_machine.travel(timezone.now() + later, tick=True):
             sweep()
+            recover()
             self.run()
