@@ -183,7 +183,7 @@ def catch_up_parents(now: datetime, limit: int = 200) -> int:
     return len(children)
 
 
-def orphans(now: datetime, limit: int = 200) -> list[int]:
+def parents_of_orphans(now: datetime, limit: int = 200) -> list[int]:
     """Parents of child cases that still run though their parent step stopped waiting
     for them a while ago (the message that should have cancelled them was lost)."""
     return list(

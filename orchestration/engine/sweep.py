@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from orchestration.engine import dispatch, operator
 from orchestration.engine import events as ev
-from orchestration.engine.event_bus import catch_up_parents, catch_up_waits, orphans
+from orchestration.engine.event_bus import catch_up_parents, catch_up_waits, parents_of_orphans
 from orchestration.engine.runner import LIVE_INSTANCE, SYSTEM
 from orchestration.engine.transition import QUEUED_GRACE, Transition
 from orchestration.models import (
@@ -83,7 +83,7 @@ def cancel_orphans(now: datetime) -> int:
     """Cancel child cases still at work though their parent stopped waiting for them a
     minute ago (the message that should have cancelled them was lost); how many parents
     were looked after."""
-    parents = orphans(now)
+    parents = parents_of_orphans(now)
     for parent_id in parents:
         operator.cancel_children(parent_id, "its parent step no longer waits for it")
     return len(parents)
