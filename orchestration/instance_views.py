@@ -199,9 +199,36 @@ def _detail_context(
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
             "can_resume": _can_resume(instance, live["runs"]),
             "can_cancel": instance.status in (*engine.LIVE_INSTANCE, InstanceStatus.FAILED),
+            "parent_case": _parent_case(request.user, instance),
         }
     )
+    _link_child_cases(request.user, live["runs"])
     return context
+
+
+def _link_child_cases(user: Any, runs: list[StepRun]) -> None:
+    """Give each sub-flow run `child_id`, and `child_url` where the user may see that case."""
+    children = {run: run.state.get("child_instance") for run in runs if run.kind == "subflow"}
+    visible = set(
+        access.instances_for(user)
+        .filter(pk__in=[c for c in children.values() if c])
+        .values_list("pk", flat=True)
+    )
+    for run, child in children.items():
+        run.child_id = child
+        run.child_url = _url("orchestration:instance_detail", child) if child in visible else None
+
+
+def _parent_case(user: Any, instance: FlowInstance) -> FlowInstance | None:
+    """The case whose sub-flow step started this one, if the user may see it."""
+    if instance.parent_step_run_id is None:
+        return None
+    return (
+        access.instances_for(user)
+        .select_related("flow")
+        .filter(step_runs=instance.parent_step_run_id)
+        .first()
+    )
 
 
 def _can_resume(instance: FlowInstance, runs: list[StepRun]) -> bool:

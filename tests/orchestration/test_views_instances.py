@@ -209,6 +209,34 @@ class TestInstancePage:
         assert changed.status_code == 200
         assert b'data-step="pay"' in changed.content
 
+    def test_a_sub_flow_step_and_its_child_case_link_each_other(self, world, as_user):  # noqa: F811
+        call = StepRunFactory(instance=world.instance, step_id="call", kind="subflow")
+        child = FlowInstanceFactory(version=world.version, parent_step_run=call, trigger="subflow")
+        call.state = {"child_instance": child.pk}
+        call.save()
+        client = as_user(world.viewer)
+        parent_page = client.get(reverse("orchestration:instance_detail", args=[world.instance.pk]))
+        child_url = reverse("orchestration:instance_detail", args=[child.pk])
+        assert f'<a href="{child_url}" data-testid="child-case">case #{child.pk}</a>' in (
+            parent_page.content.decode()
+        )
+        child_page = client.get(child_url).content.decode()
+        assert 'data-testid="parent-case"' in child_page
+        assert f"case #{world.instance.pk}</a>" in child_page
+
+    def test_a_child_case_in_a_flow_one_may_not_see_is_named_but_not_linked(self, world, as_user):  # noqa: F811
+        hidden = FlowVersionFactory(flow=FlowFactory(owner_team=TeamFactory()))
+        call = StepRunFactory(instance=world.instance, step_id="call", kind="subflow")
+        child = FlowInstanceFactory(version=hidden, parent_step_run=call, trigger="subflow")
+        call.state = {"child_instance": child.pk}
+        call.save()
+        page = as_user(world.viewer).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        content = page.content.decode()
+        assert f"case #{child.pk}" in content
+        assert 'data-testid="child-case"' not in content
+
     @pytest.mark.parametrize(
         ("status", "offered"),
         [("running", True), ("failed", True), ("compensating", True), ("succeeded", False)],
