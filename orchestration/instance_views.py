@@ -198,7 +198,7 @@ def _detail_context(
             "actionable_runs": choices,
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
             "can_resume": _can_resume(instance, live["runs"]),
-            "can_cancel": instance.status in (*engine.LIVE_INSTANCE, InstanceStatus.FAILED),
+            "can_cancel": instance.status in engine.WORKING_CASE,
             "parent_case": _parent_case(request.user, instance),
         }
     )

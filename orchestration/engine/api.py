@@ -7,6 +7,7 @@ from orchestration.engine.event_bus import emit_event
 from orchestration.engine.operator import (
     RETRYABLE,
     SKIPPABLE,
+    WORKING_CASE,
     cancel_instance,
     resume_instance,
     retry_step,
@@ -20,6 +21,7 @@ __all__ = [
     "LIVE_INSTANCE",
     "RETRYABLE",
     "SKIPPABLE",
+    "WORKING_CASE",
     "EngineError",
     "InputInvalid",
     "NotAllowedNow",

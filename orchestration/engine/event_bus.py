@@ -17,6 +17,7 @@ from orchestration.engine.errors import EngineError
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
+from orchestration.engine.state import FINISHED_INSTANCE
 from orchestration.models import (
     FlowInstance,
     FlowVersion,
@@ -154,12 +155,7 @@ def events_missed_by(instance: FlowInstance) -> list[int]:
 # A child case's end reports back to its parent at once; the sweep looks again this
 # much later, for a report that was lost or refused while the parent had failed.
 REPORT_GRACE = timedelta(minutes=1)
-ENDED = (
-    InstanceStatus.SUCCEEDED,
-    InstanceStatus.FAILED,
-    InstanceStatus.CANCELLED,
-    InstanceStatus.COMPENSATED,
-)
+ENDED = (*FINISHED_INSTANCE, InstanceStatus.FAILED)
 
 
 def catch_up_parents(now: datetime, limit: int = 200) -> int:
