@@ -54,10 +54,12 @@ def current_steps(instances: Iterable[FlowInstance]) -> dict[int, CaseNow]:
     """Where each live or failed case among `instances` is, by case id, in one query.
 
     A live case is at its steps in progress; a failed case at its latest failed step.
-    Finished cases are left out: they are nowhere.
+    Cases that have ended (a failed one may have, at a failure end) are nowhere.
     """
     wanted = {
-        i.pk: i for i in instances if i.status in LIVE_INSTANCE or i.status == InstanceStatus.FAILED
+        i.pk: i
+        for i in instances
+        if i.status in LIVE_INSTANCE or (i.status == InstanceStatus.FAILED and not i.has_ended)
     }
     if not wanted:
         return {}

@@ -19,6 +19,8 @@ MAX_YAML_BYTES = 512 * 1024
 BUSINESS_KEY_FIELD = "_business_key"
 # A status filter of the cases list: running cases the sweep found with nothing to run.
 STUCK = "stuck"
+# Another: failed cases an operator can still put right (not those that reached a failure end).
+NEEDS_OPERATOR = "needs_operator"
 
 
 class StyledForm(forms.Form):
@@ -359,7 +361,9 @@ class InstanceFilterForm(StyledForm):
             ("", "Any status"),
             *InstanceStatus.choices[:1],
             (STUCK, "Stuck"),
-            *InstanceStatus.choices[1:],
+            *InstanceStatus.choices[1:3],
+            (NEEDS_OPERATOR, "Failed, waiting for an operator"),
+            *InstanceStatus.choices[3:],
         ],
         required=False,
     )

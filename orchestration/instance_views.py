@@ -20,7 +20,7 @@ from audit.models import AuditEvent, DecisionRecord
 from orchestration import access
 from orchestration.current_steps import with_current_steps
 from orchestration.engine import api as engine
-from orchestration.forms import STUCK, InstanceFilterForm, ReasonForm
+from orchestration.forms import NEEDS_OPERATOR, STUCK, InstanceFilterForm, ReasonForm
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
     FlowInstance,
@@ -60,6 +60,8 @@ def _filtered(user: Any, data: dict[str, Any]) -> QuerySet[FlowInstance]:
     qs = FlowInstance.objects.filter(flow_id__in=flow_ids)
     if data.get("status") == STUCK:
         qs = qs.filter(status__in=engine.LIVE_INSTANCE, stuck_since__isnull=False)
+    elif data.get("status") == NEEDS_OPERATOR:
+        qs = qs.filter(status=InstanceStatus.FAILED, finished_at__isnull=True)
     elif data.get("status"):
         qs = qs.filter(status=data["status"])
     if data.get("business_key"):
@@ -172,7 +174,8 @@ def _detail_context(
     request: HttpRequest, instance: FlowInstance, live: dict[str, Any]
 ) -> dict[str, Any]:
     context = dict(live)
-    choices = _step_choices(live["runs"])
+    # An ended case takes no more operator actions, whatever its runs' statuses.
+    choices = _step_choices(live["runs"]) if engine.is_workable(instance) else []
     tasks = list(
         HumanTask.objects.filter(instance=instance).select_related(
             "assignee_team", "assignee_user", "decided_by"
@@ -198,7 +201,7 @@ def _detail_context(
             "actionable_runs": choices,
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
             "can_resume": _can_resume(instance, live["runs"]),
-            "can_cancel": instance.status in engine.WORKING_CASE,
+            "can_cancel": engine.is_workable(instance),
             "parent_case": _parent_case(request.user, instance),
         }
     )

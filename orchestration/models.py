@@ -159,6 +159,13 @@ class FlowInstance(models.Model):
             models.Index(
                 fields=["-id"], condition=Q(stuck_since__isnull=False), name="instance_stuck"
             ),
+            # The few failed cases that wait for an operator (most failed cases have
+            # ended at a failure end), for the flows list and the cases list's filter.
+            models.Index(
+                fields=["flow", "-id"],
+                condition=Q(status="failed", finished_at__isnull=True),
+                name="instance_awaiting_operator",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -167,6 +174,12 @@ class FlowInstance(models.Model):
     @property
     def audit_stream(self) -> str:
         return f"instance:{self.pk}"
+
+    @property
+    def has_ended(self) -> bool:
+        """Whether the case is over. A failed case has not, while an operator may still
+        put it right; one that reached an end step with `result: failure` has."""
+        return self.finished_at is not None
 
 
 class StepStatus(models.TextChoices):

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -86,9 +86,12 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     flows = list(access.flows_for(request.user).select_related("owner_team", "owner_user"))
     ids = [flow.pk for flow in flows]
     counts: dict[tuple[int, str], int] = {}
-    active = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING, InstanceStatus.FAILED)
+    at_work = Q(status__in=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING))
+    # Failed cases that an operator can still put right; those that reached a failure
+    # end are over.
+    awaiting = Q(status=InstanceStatus.FAILED, finished_at__isnull=True)
     rows = (
-        FlowInstance.objects.filter(flow_id__in=ids, status__in=active)
+        FlowInstance.objects.filter(at_work | awaiting, flow_id__in=ids)
         .values_list("flow_id", "status")
         .annotate(n=Count("id"))
         .order_by()

@@ -39,7 +39,7 @@ def _message(instance: FlowInstance) -> tuple[str, str] | None:
     label = f"{instance.flow.name} case #{instance.pk}" + (
         f" ({instance.business_key})" if instance.business_key else ""
     )
-    if instance.status == InstanceStatus.FAILED:
+    if instance.status == InstanceStatus.FAILED and not instance.has_ended:
         return (
             f"Podium: {label} failed",
             f"{label} stopped with this problem:\n\n{instance.error}\n\n"

@@ -14,7 +14,7 @@ from orchestration.engine.errors import EngineError, NotAllowedNow
 from orchestration.engine.locking import lock_run
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.runner import LIVE_INSTANCE
-from orchestration.engine.state import FINISHED_INSTANCE, check_instance_transition
+from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
@@ -47,6 +47,19 @@ def _lock_instance(instance_id: int) -> FlowInstance:
     return instance
 
 
+def is_workable(instance: FlowInstance) -> bool:
+    """Whether operators may still cancel the case or retry, skip or resume its steps."""
+    return instance.status in WORKING_CASE and not instance.has_ended
+
+
+def _require_not_ended(instance: FlowInstance) -> None:
+    if instance.has_ended:
+        raise NotAllowedNow(
+            f"This case has ended ({instance.get_status_display().lower()}), "
+            "so it can no longer be changed."
+        )
+
+
 def _reopen(tx: Transition) -> None:
     """A failed case goes on where it stopped: running, or rolling back if it failed
     during its roll-back (only a roll-back creates compensation runs)."""
@@ -67,8 +80,7 @@ def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
         instance = _lock_instance(instance_id)
-        if instance.status in FINISHED_INSTANCE:
-            raise NotAllowedNow(f"This case is already {instance.get_status_display().lower()}.")
+        _require_not_ended(instance)
         tx = Transition(instance, actor, timezone.now())
         check_instance_transition(instance, InstanceStatus.CANCELLED)
         outcomes.cancel_active_runs(tx, f"The case was cancelled: {reason}")
@@ -87,6 +99,7 @@ def cancel_children(instance_id: int, reason: str) -> None:
         Q(parent_step_run__status=StepStatus.CANCELLED, status__in=WORKING_CASE)
         | Q(parent_step_run__status=StepStatus.FAILED, status__in=LIVE_INSTANCE),
         parent_step_run__instance_id=instance_id,
+        finished_at__isnull=True,
     ).values_list("pk", flat=True)
     actor = Actor.system("Podium engine")
     for child_id in list(children):
@@ -110,6 +123,7 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
         run = lock_run(step_run_id)
         if run is None or run.status not in RETRYABLE:
             raise NotAllowedNow("Only a failed step can be retried.")
+        _require_not_ended(run.instance)
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be retried in a case that has not finished.")
         _latest_attempt(run)
@@ -132,6 +146,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         run = lock_run(step_run_id)
         if run is None or run.status not in SKIPPABLE:
             raise NotAllowedNow("Only a failed, waiting or queued step can be skipped.")
+        _require_not_ended(run.instance)
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be skipped in a case that has not finished.")
         _latest_attempt(run)
@@ -178,6 +193,7 @@ def resume_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
         instance = _lock_instance(instance_id)
+        _require_not_ended(instance)
         if instance.status not in WORKING_CASE:
             raise NotAllowedNow("Only a case that has not finished can be resumed.")
         active = StepRun.objects.filter(instance=instance, status__in=ACTIVE_STEP_STATUSES)
@@ -197,6 +213,7 @@ def rollback_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
         instance = _lock_instance(instance_id)
+        _require_not_ended(instance)
         if instance.status not in OPEN_CASE:
             raise NotAllowedNow("Only a running or failed case can be rolled back.")
         tx = Transition(instance, actor, timezone.now())

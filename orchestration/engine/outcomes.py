@@ -104,7 +104,8 @@ def finish(tx: Transition, run: StepRun, result: Finish) -> None:
     if result.succeeded:
         end_instance(tx, InstanceStatus.SUCCEEDED, result.reason, exclude=run)
     elif not compensation.start(tx, result.reason):
-        end_instance(tx, InstanceStatus.FAILED, result.reason, exclude=run)
+        # The flow chose this outcome: the case ends, with nothing for an operator to fix.
+        end_instance(tx, InstanceStatus.FAILED, result.reason, exclude=run, ends=True)
 
 
 def finish_if_idle(tx: Transition, run: StepRun) -> None:
@@ -116,20 +117,29 @@ def finish_if_idle(tx: Transition, run: StepRun) -> None:
         end_instance(tx, InstanceStatus.SUCCEEDED, "", exclude=run)
 
 
-def end_instance(tx: Transition, status: str, reason: str, exclude: StepRun | None = None) -> None:
+def end_instance(
+    tx: Transition,
+    status: str,
+    reason: str,
+    exclude: StepRun | None = None,
+    ends: bool | None = None,
+) -> None:
+    """Succeed, fail or otherwise stop the case. A failure leaves the case open for an
+    operator to put right, and tells its exception owner, unless `ends` says it is over."""
     check_instance_transition(tx.instance, status)
-    finished = status != InstanceStatus.FAILED
+    failed = status == InstanceStatus.FAILED
+    ends = not failed if ends is None else ends
     tx.change(
         status=status,
-        error=reason if status == InstanceStatus.FAILED else "",
-        finished_at=tx.now if finished else None,
+        error=reason if failed else "",
+        finished_at=tx.now if ends else None,
     )
-    if finished:
+    if ends:
         cancel_active_runs(tx, "The case finished before this task was done", exclude)
     tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
     if tx.instance.parent_step_run_id:
         dispatch.resume_parent_after_commit(tx.instance.pk)
-    if status == InstanceStatus.FAILED:
+    if failed and not ends:
         dispatch.notify_exception_owner_after_commit(tx.instance.pk)
 
 

@@ -45,5 +45,6 @@ def check_step_transition(run: StepRun, to: str) -> None:
 
 
 def check_instance_transition(instance: FlowInstance, to: str) -> None:
-    if to not in INSTANCE_TRANSITIONS[instance.status]:
+    # A failed case that reached a failure end has ended: the table alone cannot tell.
+    if instance.has_ended or to not in INSTANCE_TRANSITIONS[instance.status]:
         raise InvalidTransition(f"A case cannot go from {instance.status} to {to}.")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from orchestration.current_steps import CaseNow, CurrentStep, current_steps
+from orchestration.models import FlowInstance
 from tests.factories import FlowInstanceFactory, FlowVersionFactory, StepRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,8 +73,12 @@ def test_a_failed_case_is_at_its_latest_failure_with_its_error(version):
 def test_finished_cases_are_nowhere_and_a_running_case_ignores_past_failures(version):
     done = case(version, status="succeeded", approve="succeeded", pay="succeeded")
     recovered = case(version, pay="failed", tell="queued")
-    now = current_steps([done, recovered])
-    assert done.pk not in now
+    # Its failed payment took the error path, to an end with `result: failure`.
+    ended = case(version, status="failed", pay="failed")
+    FlowInstance.objects.filter(pk=ended.pk).update(finished_at=timezone.now())
+    ended.refresh_from_db()
+    now = current_steps([done, recovered, ended])
+    assert done.pk not in now and ended.pk not in now
     assert now[recovered.pk].steps == [CurrentStep("Tell the requester", "queued", "About to run")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from guardian.shortcuts import get_perms
 
 from audit.models import AuditEvent
@@ -43,9 +44,12 @@ class TestFlowList:
         FlowInstanceFactory.create_batch(2, version=world.version, status="running")
         FlowInstanceFactory(version=world.version, status="compensating")  # still at work
         FlowInstanceFactory(version=world.version, status="succeeded")
+        # Ended at a failure end: nothing for an operator to do, so not counted.
+        FlowInstanceFactory(version=world.version, status="failed", finished_at=timezone.now())
         response = as_user(world.owner).get(reverse("orchestration:flow_list"))
         (flow,) = response.context["flows"]
         assert (flow.running, flow.failed) == (3, 1)
+        assert f"?flow={world.flow.slug}&status=needs_operator" in response.content.decode()
         assert flow.published == world.version
         assert b"Finance" in response.content
 

@@ -66,6 +66,14 @@ class TestInstanceList:
         assert '<option value="stuck" selected>Stuck</option>' in content
         assert "No step in progress" in content  # as the sweep finds stuck cases
 
+    def test_it_finds_the_failed_cases_an_operator_can_still_put_right(self, world, as_user):  # noqa: F811
+        FlowInstanceFactory(version=world.version, status="failed", finished_at=timezone.now())
+        FlowInstanceFactory(version=world.version, status="running")
+        response = as_user(world.owner).get(reverse(LIST), {"status": "needs_operator"})
+        assert [i.pk for i in response.context["instances"]] == [world.instance.pk]
+        content = response.content.decode()
+        assert '<option value="needs_operator" selected>Failed, waiting for an operator' in content
+
     def test_it_filters_by_date_range(self, world, as_user):  # noqa: F811
         old = FlowInstanceFactory(version=world.version)
         FlowInstance.objects.filter(pk=old.pk).update(
@@ -238,13 +246,29 @@ class TestInstancePage:
         assert 'data-testid="child-case"' not in content
 
     @pytest.mark.parametrize(
-        ("status", "offered"),
-        [("running", True), ("failed", True), ("compensating", True), ("succeeded", False)],
+        ("status", "ended", "offered"),
+        [
+            ("running", False, True),
+            ("failed", False, True),
+            ("compensating", False, True),
+            ("succeeded", True, False),
+            ("failed", True, False),  # at an end step with `result: failure`
+        ],
     )
-    def test_cancel_is_offered_until_the_case_finishes(self, world, as_user, status, offered):  # noqa: F811
-        case = FlowInstanceFactory(version=world.version, status=status)
+    def test_cancel_is_offered_until_the_case_ends(self, world, as_user, status, ended, offered):  # noqa: F811
+        finished_at = timezone.now() if ended else None
+        case = FlowInstanceFactory(version=world.version, status=status, finished_at=finished_at)
         page = as_user(world.owner).get(reverse("orchestration:instance_detail", args=[case.pk]))
         assert ('value="cancel"' in page.content.decode()) is offered
+
+    def test_a_case_that_ended_at_a_failure_end_offers_no_step_to_retry(self, world, as_user):  # noqa: F811
+        FlowInstance.objects.filter(pk=world.instance.pk).update(finished_at=timezone.now())
+        page = as_user(world.owner).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        assert page.context["actionable_runs"] == []
+        assert 'value="retry"' not in page.content.decode()
+        assert "Operator actions" not in page.content.decode()
 
 
 class TestOperatorActions:

@@ -292,7 +292,7 @@ def test_an_operator_cancels_a_waiting_case_and_it_cannot_be_cancelled_twice(eng
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED
     assert attempts(instance, "pause")[0].status == StepStatus.CANCELLED
-    with pytest.raises(NotAllowedNow, match="already cancelled"):
+    with pytest.raises(NotAllowedNow, match=r"has ended \(cancelled\)"):
         cancel_instance(instance.pk, actor=ACTOR, reason="again")
     engine.sweep(timedelta(hours=1))
     assert attempts(instance, "end") == []
@@ -455,6 +455,62 @@ def test_a_case_rolled_back_by_its_end_step_cancels_its_open_tasks(engine):
     assert attempts(instance, "approve")[0].status == StepStatus.CANCELLED
     task = HumanTask.objects.get(instance=instance)
     assert task.status == TaskStatus.CANCELLED
+
+
+def test_a_failure_end_ends_the_case_and_cancels_what_else_was_in_progress(engine):
+    TeamFactory(name="Finance")
+    team = TeamFactory(name="Exceptions")
+    UserFactory(username="eve", email="eve@example.com", teams=[team])
+    defn = definition(
+        [
+            step("start", "start"),
+            step("split", "parallel"),
+            finance_approval(),
+            step("done", "end"),
+            step("no", "end", config={"result": "failure", "reason": "credit check says no"}),
+        ],
+        [
+            link("start", "split"),
+            link("split", "approve"),
+            link("split", "no"),
+            link("approve", "done"),
+        ],
+    )
+    instance = start(published(defn, exception_owner_team=team))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert instance.error == "credit check says no"
+    assert instance.has_ended and instance.finished_at is not None
+    assert attempts(instance, "approve")[0].status == StepStatus.CANCELLED
+    assert HumanTask.objects.get(instance=instance).status == TaskStatus.CANCELLED
+    # The flow chose this outcome: there is nothing for the exception owner to put right.
+    assert mail.outbox == []
+    notifications.notify_exception_owner(instance.pk)
+    assert mail.outbox == []
+
+
+def test_a_case_that_ended_at_a_failure_end_takes_no_operator_action(engine):
+    defn = one_action("tests.broken", on_error="no")
+    defn["steps"].append(step("no", "end", config={"result": "failure", "reason": "not booked"}))
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert (instance.status, instance.has_ended) == (InstanceStatus.FAILED, True)
+    failed = attempts(instance)[0]
+    assert failed.status == StepStatus.FAILED  # it took its error path, to the failure end
+    refusal = r"This case has ended \(failed\), so it can no longer be changed\."
+    events = AuditEvent.objects.filter(instance_id=instance.pk).count()
+    with pytest.raises(NotAllowedNow, match=refusal):
+        retry_step(failed.pk, actor=ACTOR, reason="try again")
+    with pytest.raises(NotAllowedNow, match=refusal):
+        skip_step(failed.pk, actor=ACTOR, reason="done by hand")
+    for act in (cancel_instance, resume_instance, rollback_instance):
+        with pytest.raises(NotAllowedNow, match=refusal):
+            act(instance.pk, actor=ACTOR, reason="tidy up")
+    instance.refresh_from_db()
+    assert (instance.status, len(attempts(instance))) == (InstanceStatus.FAILED, 1)
+    assert AuditEvent.objects.filter(instance_id=instance.pk).count() == events
 
 
 def test_a_decision_on_a_case_that_failed_elsewhere_waits_for_the_case_to_be_resumed(engine):
