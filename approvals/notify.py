@@ -9,9 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.urls import reverse
 
 from approvals.models import HumanTask, Notification
+from config.links import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def notify(users: Iterable[Any], task: HumanTask | None, text: str) -> None:
     Notification.objects.bulk_create(
         [Notification(user=u, task=task, text=text[:300]) for u in people]
     )
-    link = reverse("approvals:task", args=[task.pk]) if task else reverse("approvals:inbox")
+    link = absolute_url("approvals:task", task.pk) if task else absolute_url("approvals:inbox")
     messages = [
         (
             f"[Podium] {text}"[:200],

@@ -158,6 +158,13 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Podium <podium@localhost>")
+# Where people open Podium: the links in emails start with it. Defaults to the first
+# trusted origin, else to the address `make demo` serves.
+PODIUM_BASE_URL = env_url(
+    "PODIUM_BASE_URL",
+    CSRF_TRUSTED_ORIGINS[0] if CSRF_TRUSTED_ORIGINS else "http://127.0.0.1:8000",
+    ("http", "https"),
+).rstrip("/")
 
 # --- Celery --------------------------------------------------------------------------
 # With a host named, kombu does not warn "No hostname was supplied" in every process.

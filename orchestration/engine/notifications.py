@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 
+from config.links import absolute_url
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.models import FlowInstance, InstanceStatus
 from orchestration.steps.notify import resolve_recipients
@@ -39,11 +40,13 @@ def _message(instance: FlowInstance) -> tuple[str, str] | None:
     label = f"{instance.flow.name} case #{instance.pk}" + (
         f" ({instance.business_key})" if instance.business_key else ""
     )
+    link = absolute_url("orchestration:instance_detail", instance.pk)
     if instance.status == InstanceStatus.FAILED and not instance.has_ended:
         return (
             f"Podium: {label} failed",
             f"{label} stopped with this problem:\n\n{instance.error}\n\n"
-            "Open the case in Podium to retry or skip the failed step, or to cancel the case.",
+            "Open the case in Podium to retry or skip the failed step, or to cancel the "
+            f"case:\n{link}\n",
         )
     if instance.status in LIVE_INSTANCE and instance.stuck_since is not None:
         doing = (
@@ -55,6 +58,6 @@ def _message(instance: FlowInstance) -> tuple[str, str] | None:
             f"Podium: {label} is stuck",
             f"{label} {doing} but has no step left to run, so it cannot finish "
             "by itself.\n\nOpen the case in Podium to see how it got there, and cancel it "
-            "if it cannot go on.",
+            f"if it cannot go on:\n{link}\n",
         )
     return None

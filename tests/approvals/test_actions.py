@@ -35,13 +35,16 @@ def test_it_is_idempotent_for_a_redelivered_step(task):
 
 
 def test_it_assigns_a_person_and_notifies_them_by_email_and_in_app(
-    db, alex, django_capture_on_commit_callbacks
+    db, alex, django_capture_on_commit_callbacks, settings
 ):
+    settings.PODIUM_BASE_URL = "https://podium.example.com"
     with django_capture_on_commit_callbacks(execute=True):
         task = make_task(approval_step(assignees={"user": "alex"}))
     assert task.assignee_user == alex
     assert Notification.objects.filter(user=alex, task=task).exists()
     assert mail.outbox[0].to == ["alex@example.com"]
+    # A link that opens from a mail client: the full address, not a path.
+    assert f"https://podium.example.com/tasks/{task.pk}/" in mail.outbox[0].body
 
 
 def test_it_falls_back_to_the_flows_exception_owner_when_the_team_is_unknown(db, team):

@@ -108,3 +108,15 @@ def test_preflight_names_an_unreachable_broker(tmp_path):
     )
     assert result.returncode != 0
     assert "The message broker cannot be reached" in result.stderr
+
+
+def test_links_in_emails_start_with_the_first_trusted_origin_unless_set(tmp_path):
+    show = "from django.conf import settings; print(settings.PODIUM_BASE_URL)"
+    origins = "https://podium.example.com/,https://other.example.com"
+    result = run_manage(
+        "shell", "-c", show, CSRF_TRUSTED_ORIGINS=origins, PODIUM_VAR_DIR=str(tmp_path)
+    )
+    assert result.stdout.strip().splitlines()[-1] == "https://podium.example.com"
+    result = run_manage("check", PODIUM_BASE_URL="podium.example.com", PODIUM_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "PODIUM_BASE_URL must start with one of http://, https://" in result.stderr

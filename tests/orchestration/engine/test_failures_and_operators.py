@@ -106,8 +106,9 @@ def test_exhausted_retries_take_the_error_path(engine):
 
 
 def test_a_permanent_error_is_not_retried_and_fails_the_case_and_tells_the_exception_owner(
-    engine,
+    engine, settings
 ):
+    settings.PODIUM_BASE_URL = "https://podium.example.com"
     team = TeamFactory(name="Exceptions")
     UserFactory(username="eve", email="eve@example.com", teams=[team])
     instance = start(published(one_action("tests.broken"), exception_owner_team=team))
@@ -119,6 +120,7 @@ def test_a_permanent_error_is_not_retried_and_fails_the_case_and_tells_the_excep
     assert attempts(instance)[0].traceback
     assert mail.outbox[0].to == ["eve@example.com"]
     assert "failed" in mail.outbox[0].subject
+    assert f"https://podium.example.com/instances/{instance.pk}/" in mail.outbox[0].body
 
 
 def test_a_step_that_runs_past_its_lease_times_out_and_is_retried(engine):
