@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orchestration import tokens
 from orchestration.engine import api as engine
-from orchestration.models import Flow, FlowInstance, VersionStatus
+from orchestration.models import Flow, FlowInstance, StepRun, VersionStatus
 from orchestration.templatetags.flow_screens import mask
 
 WRONG_TOKEN = (
@@ -55,30 +55,43 @@ def _read_json(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     return body, None
 
 
+def _step_json(run: StepRun) -> dict[str, Any]:
+    step = {
+        "step": run.step_id,
+        "attempt": run.attempt,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "error": run.error,
+    }
+    if run.kind == "subflow":
+        step["child_case"] = run.state.get("child_instance")
+    return step
+
+
 def instance_json(instance: FlowInstance) -> dict[str, Any]:
     masked = instance.flow.masked_fields or []
-    steps = [
-        {
-            "step": run.step_id,
-            "attempt": run.attempt,
-            "status": run.status,
-            "started_at": run.started_at,
-            "finished_at": run.finished_at,
-            "error": run.error,
-        }
-        for run in instance.step_runs.order_by("id")
-    ]
+    steps = [_step_json(run) for run in instance.step_runs.order_by("id")]
+    parent = (
+        StepRun.objects.filter(pk=instance.parent_step_run_id)
+        .values_list("instance_id", flat=True)
+        .first()
+        if instance.parent_step_run_id
+        else None
+    )
     return {
         "id": instance.pk,
         "flow": instance.flow.slug,
         "version": instance.version.number,
         "status": instance.status,
+        "ended": instance.has_ended,
         "business_key": instance.business_key,
         "trigger": instance.trigger,
         "created_at": instance.created_at,
         "finished_at": instance.finished_at,
         "stuck_since": instance.stuck_since,
         "error": instance.error,
+        "parent_case": parent,
         "data": mask(instance.data, masked),
         "steps": steps,
         "status_url": reverse("orchestration:api_instance", args=[instance.pk]),

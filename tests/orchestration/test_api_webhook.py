@@ -11,8 +11,14 @@ from django.utils import timezone
 
 from orchestration import tokens
 from orchestration.engine import api as engine
-from orchestration.models import ApiToken, FlowInstance
-from tests.factories import FlowFactory, FlowInstanceFactory, FlowVersionFactory, TeamFactory
+from orchestration.models import ApiToken, FlowInstance, StepRun
+from tests.factories import (
+    FlowFactory,
+    FlowInstanceFactory,
+    FlowVersionFactory,
+    StepRunFactory,
+    TeamFactory,
+)
 from tests.orchestration.screens_world import world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +195,29 @@ class TestStatus:
             "running",
             stuck.stuck_since.isoformat()[:16],
         )
+
+    def test_it_says_whether_a_failed_case_has_ended_or_waits_for_an_operator(self, client, api):
+        waiting = self.get(client, api["world"].instance.pk, api["secret"]).json()
+        assert (waiting["status"], waiting["ended"], waiting["finished_at"]) == (
+            "failed",
+            False,
+            None,
+        )
+        rejected = FlowInstanceFactory(
+            version=api["world"].version, status="failed", finished_at=timezone.now()
+        )
+        body = self.get(client, rejected.pk, api["secret"]).json()
+        assert (body["status"], body["ended"]) == ("failed", True)
+
+    def test_it_links_a_sub_flow_step_and_its_child_case_by_id(self, client, api):
+        parent = FlowInstanceFactory(version=api["world"].version)
+        step = StepRunFactory(instance=parent, step_id="check", kind="subflow", status="waiting")
+        child = FlowInstanceFactory(version=api["world"].version, parent_step_run=step)
+        StepRun.objects.filter(pk=step.pk).update(state={"child_instance": child.pk})
+        parent_body = self.get(client, parent.pk, api["secret"]).json()
+        assert parent_body["steps"][0]["child_case"] == child.pk
+        assert parent_body["parent_case"] is None
+        assert self.get(client, child.pk, api["secret"]).json()["parent_case"] == parent.pk
 
     def test_a_case_of_another_flow_is_not_found(self, client, api):
         hidden = FlowInstanceFactory(
