@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from audit.chain import Actor
 from orchestration import actions
 from orchestration.definitions.yaml_io import parse_yaml
-from orchestration.engine.api import start_instance
+from orchestration.engine.api import emit_event, start_instance
 from orchestration.models import Flow, FlowInstance, VersionStatus
 
 EXAMPLES = Path(settings.BASE_DIR) / "examples" / "flows"
@@ -38,8 +38,12 @@ def seed_flows(owner: User) -> list[str]:
     return created
 
 
+DEMO_DELAY = {"order_id": "ORD-2041", "supplier": "Wayne Freight", "days_late": 3}
+
+
 def seed_cases(owner: User) -> int:
-    """Start demo cases once: invoices of every size, a supplier delay, a hello."""
+    """Start demo cases once: invoices of every size and a hello; send the event that
+    starts a supplier delay case. How many cases were started."""
     if FlowInstance.objects.exists():
         return 0
     actor = Actor.user(owner)
@@ -51,6 +55,8 @@ def seed_cases(owner: User) -> int:
         start_instance(invoices, data, trigger="manual", actor=actor, started_by=owner)
     hello = _live("hello")
     start_instance(hello, _sample_input(hello), trigger="manual", actor=actor, started_by=owner)
+    # The supplier delay flow starts from this event, as it would from another flow.
+    emit_event("supplier.delayed", DEMO_DELAY["order_id"], DEMO_DELAY, actor=actor)
     return len(DEMO_INVOICES) + 1
 
 

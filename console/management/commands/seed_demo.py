@@ -18,7 +18,10 @@ class Command(BaseCommand):
         if flows:
             self.stdout.write(f"Published demo flows: {', '.join(flows)}")
         if cases:
-            self.stdout.write(f"Started {cases} demo cases; the worker runs them once it starts.")
+            self.stdout.write(
+                f"Started {cases} demo cases and sent a supplier.delayed event, which starts "
+                "one more; the worker runs them once it starts."
+            )
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in as:"))
         for person in people:
             teams = ", ".join(person.teams)
