@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -10,9 +12,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
-from orchestration import tokens
+from orchestration import json_numbers, tokens
 from orchestration.engine import api as engine
 from orchestration.models import Flow, FlowInstance, StepRun, VersionStatus
 from orchestration.templatetags.flow_screens import mask
@@ -23,12 +24,32 @@ WRONG_TOKEN = (
 )
 
 
+View = Callable[..., JsonResponse]
+
+
 def error(message: str, status: int, problems: list[str] | None = None) -> JsonResponse:
     body: dict[str, Any] = {"error": message, "problems": problems or []}
     response = JsonResponse(body, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="podium"'
     return response
+
+
+def only(method: str) -> Callable[[View], View]:
+    """Like Django's require_http_methods, but the refusal says what to do, as JSON."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+            if request.method != method:
+                refusal = error(f"Use {method} here, not {request.method}.", 405)
+                refusal["Allow"] = method
+                return refusal
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 def _read_json(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
@@ -44,9 +65,11 @@ def _read_json(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     if len(raw) > limit:
         return None, too_big
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = json_numbers.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return None, error("The body is not UTF-8 text.", 400)
+    except json_numbers.NotFiniteError as exc:
+        return None, error(f"The body is not valid JSON: {exc}.", 400, [str(exc)])
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
         return None, error(f"The body is not valid JSON: {problem}.", 400, [problem])
@@ -100,7 +123,7 @@ def instance_json(instance: FlowInstance) -> dict[str, Any]:
 
 @csrf_exempt
 @login_not_required
-@require_POST
+@only("POST")
 def start(request: HttpRequest, slug: str) -> JsonResponse:
     flow = Flow.objects.filter(slug=slug).first()
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
@@ -158,7 +181,7 @@ def _replay(earlier: FlowInstance, body: dict[str, Any]) -> JsonResponse:
 
 @csrf_exempt
 @login_not_required
-@require_GET
+@only("GET")
 def instance_status(request: HttpRequest, instance_id: int) -> JsonResponse:
     token = tokens.token_for_request(None, request.META.get("HTTP_AUTHORIZATION", ""))
     if token is None:

@@ -43,6 +43,7 @@ from typing import Any
 import cel
 
 from orchestration.expression_text import Token, TokenError, tokens
+from orchestration.json_numbers import first_non_finite
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
@@ -230,7 +231,15 @@ def evaluate(text: str, context: dict[str, Any]) -> Any:
         raise ExpressionError(
             f"The expression could not be evaluated: {_first_line(exc)}"
         ) from None
-    return _plain_result(result)
+    plain = _plain_result(result)
+    where = first_non_finite(plain)
+    if where is not None:
+        raise ExpressionError(
+            "The expression gave an infinite or undefined number"
+            + ("" if where == "the value" else f" (at {where})")
+            + ": a division by zero, or a number too large."
+        )
+    return plain
 
 
 def _first_line(exc: Exception) -> str:

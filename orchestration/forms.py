@@ -12,7 +12,7 @@ from django import forms
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 
-from orchestration import access
+from orchestration import access, json_numbers
 from orchestration.models import Flow, FlowVersion, InstanceStatus
 
 MAX_YAML_BYTES = 512 * 1024
@@ -85,11 +85,13 @@ class JSONValueField(forms.CharField):
         if text in ("", None):
             return None
         try:
-            parsed = json.loads(text)
+            parsed = json_numbers.loads(text)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
             ) from exc
+        except json_numbers.NotFiniteError as exc:
+            raise ValidationError(f"This is not valid JSON: {exc}.") from exc
         wanted = list if self.json_type == "array" else dict
         if not isinstance(parsed, wanted):
             raise ValidationError(f"Enter a JSON {self.json_type}.")

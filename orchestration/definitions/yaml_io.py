@@ -7,13 +7,13 @@ is JSON data. A key given twice is an error rather than silently dropped.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import yaml
 
 from orchestration.definitions.problems import DefinitionError, error
+from orchestration.json_numbers import first_non_finite
 
 TOP_ORDER = (
     "format", "flow", "input_schema", "baseline", "business_key", "steps", "connections",
@@ -82,20 +82,17 @@ def parse_yaml(text: str) -> dict[str, Any]:
             [error("yaml_not_mapping", "The file must describe a flow as named fields "
                    "(format, steps, connections, ...), not a single value or a list.")]
         )  # fmt: skip
-    _refuse_non_finite(loaded)
-    return loaded
-
-
-def _refuse_non_finite(value: Any) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
+    where = first_non_finite(loaded)
+    if where is not None:
         raise DefinitionError(
-            [error("yaml_invalid", "The file holds an infinite or undefined number (.inf, .nan).")]
+            [
+                error(
+                    "yaml_invalid",
+                    f"The file holds an infinite or undefined number (.inf, .nan) at {where}.",
+                )
+            ]
         )
-    children = (
-        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    )
-    for child in children:
-        _refuse_non_finite(child)
+    return loaded
 
 
 def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django.views.decorators.http import require_GET, require_POST
 
-from orchestration import access, actions
+from orchestration import access, actions, json_numbers
 from orchestration.actions import DraftConflict
 from orchestration.editor import lint, palette, shape
 from orchestration.editor.fields import check_expression
@@ -161,7 +161,7 @@ def editor_save(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """The canvas sends its graph; merge, lint and save it, or say why not."""
     version = draft_for_edit(request, slug, number)
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_numbers.loads(request.body or b"{}")
         revision = int(body["revision"])
         graph = body["graph"]
     except (ValueError, KeyError, TypeError):

@@ -16,6 +16,7 @@ from orchestration.engine import events as ev
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import MAX_EVENTS_PER_INSTANCE, Transition
+from orchestration.json_numbers import first_non_finite
 from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import (
     Done,
@@ -231,12 +232,29 @@ def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | St
     """Run an executor, turning any exception into a StepError kept as state."""
     try:
         if not executor.writes_records:
-            return executor.on_due(ctx) if due else executor.execute(ctx)
-        with transaction.atomic():
-            return executor.on_due(ctx) if due else executor.execute(ctx)
+            result = executor.on_due(ctx) if due else executor.execute(ctx)
+        else:
+            with transaction.atomic():
+                result = executor.on_due(ctx) if due else executor.execute(ctx)
     except StepError as error:
         return error
     except Exception as exc:  # a bug in a step or action must fail the step, not the worker
         failure = PermanentError(f"Unexpected error in step '{ctx.step['id']}': {exc!r}")
         failure.__traceback__ = exc.__traceback__
         return failure
+    return _unstorable(result, ctx.step["id"]) or result
+
+
+def _unstorable(result: Result, step_id: str) -> StepError | None:
+    """An output or data with NaN or infinity (a service's or an action's answer) would
+    make the database refuse the whole transition, again at every redelivery: the step
+    fails instead, and can take its error path."""
+    values = {"output": getattr(result, "output", None), "data": getattr(result, "data", None)}
+    for name, value in values.items():
+        where = first_non_finite(value, name)
+        if where is not None:
+            return PermanentError(
+                f"Step '{step_id}' gave an infinite or undefined number (NaN or infinity) "
+                f"in {where}, which cannot be stored."
+            )
+    return None

@@ -125,6 +125,31 @@ def test_malformed_json_names_the_problem(client, api):
     assert "line 1" in response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('{"amount": 1e999}', "the number 1e999 is too large"),
+        ('{"amount": NaN}', "NaN is not a number JSON allows"),
+        ('{"amount": -Infinity}', "-Infinity is not a number JSON allows"),
+    ],
+)
+def test_numbers_json_does_not_allow_are_refused_and_nothing_is_stored(client, api, body, problem):
+    response = post(client, "invoice-approval", body, api["secret"])
+    assert response.status_code == 400
+    assert response.json()["error"] == f"The body is not valid JSON: {problem}."
+    assert api["started"] == []
+
+
+def test_a_wrong_method_is_refused_with_what_to_use(client, api):
+    response = client.get(reverse("orchestration:api_start", args=["invoice-approval"]))
+    assert (response.status_code, response["Allow"]) == (405, "POST")
+    assert response.json()["error"] == "Use POST here, not GET."
+    status_url = reverse("orchestration:api_instance", args=[api["world"].instance.pk])
+    response = client.post(status_url, "{}", content_type="application/json")
+    assert (response.status_code, response["Allow"]) == (405, "GET")
+    assert response.json()["error"] == "Use GET here, not POST."
+
+
 def test_a_body_that_is_not_an_object_is_refused(client, api):
     response = post(client, "invoice-approval", "[1, 2]", api["secret"])
     assert response.status_code == 400

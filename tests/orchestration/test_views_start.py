@@ -75,6 +75,15 @@ class TestStartFormFromSchema:
         assert not form.is_valid()
         assert "not valid JSON" in form.errors["extra"][0]
 
+    @pytest.mark.parametrize("number", ["NaN", "1e999", "-Infinity"])
+    def test_a_number_json_does_not_allow_is_refused(self, number):
+        form = StartForm(SCHEMA, {"name": "Ada", "amount": "2", "extra": f'{{"k": {number}}}'})
+        assert not form.is_valid()
+        assert form.errors["extra"][0].startswith("This is not valid JSON: ")
+        # The number field itself refuses what Python's float() would take.
+        form = StartForm(SCHEMA, {"name": "Ada", "amount": number})
+        assert not form.is_valid() and "amount" in form.errors
+
 
 @pytest.mark.django_db
 class TestStartingACase:

@@ -24,6 +24,19 @@ def test_it_evaluates_conditions_over_data_and_step_outputs():
     assert evaluate("data.lines.map(x, x * 2)", CONTEXT) == [2, 4, 6]
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("data.amount / 0.0", ""), ('double("nan")', ""), ("[1.0, 1e308 * 10.0]", " (at [1])")],
+)
+def test_a_result_json_cannot_hold_is_an_error_not_a_value(text, where):
+    with pytest.raises(ExpressionError) as refused:
+        evaluate(text, {"data": {"amount": 2.5}})
+    assert str(refused.value) == (
+        f"The expression gave an infinite or undefined number{where}: a division by zero, "
+        "or a number too large."
+    )
+
+
 def test_it_reports_a_parse_error_with_its_position():
     with pytest.raises(ExpressionError) as caught:
         compile_expression("data.amount >")

@@ -35,6 +35,15 @@ def test_it_round_trips_awkward_text():
     assert parse_yaml(to_yaml(definition)) == definition
 
 
+def test_it_names_where_a_number_json_cannot_hold_is():
+    with pytest.raises(DefinitionError) as refused:
+        parse_yaml("steps:\n  - id: a\n    config: {limit: .inf}\n")
+    (problem,) = refused.value.problems
+    assert problem.message == (
+        "The file holds an infinite or undefined number (.inf, .nan) at steps[0].config.limit."
+    )
+
+
 def test_it_keeps_yes_no_and_dates_as_text():
     loaded = parse_yaml("a: yes\nb: no\nc: 2026-01-01\nd: true\ne: on\n")
     assert loaded == {"a": "yes", "b": "no", "c": "2026-01-01", "d": True, "e": "on"}

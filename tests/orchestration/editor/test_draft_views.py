@@ -112,6 +112,17 @@ class TestAutosave:
         world.v2.refresh_from_db()
         assert world.v2.revision == 1
 
+    def test_a_position_json_cannot_hold_is_refused_and_the_draft_stays(self, client, world):
+        client.force_login(world.owner)
+        graph = graph_of(world.v2.definition)
+        body = json.dumps({"revision": world.v2.revision, "graph": graph})
+        body = body.replace('"x": 10', '"x": Infinity', 1)
+        response = client.post(save_url(world), body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["message"] == "The editor sent something Podium cannot read."
+        world.v2.refresh_from_db()
+        assert world.v2.revision == 1
+
     def test_a_viewer_may_not_save(self, client, world):
         client.force_login(world.viewer)
         assert post_graph(client, world, graph_of(world.v2.definition), 1).status_code == 403

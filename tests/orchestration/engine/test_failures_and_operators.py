@@ -48,6 +48,11 @@ def book(item: str) -> dict:
     return {"booked": item}
 
 
+@action("tests.rate", label="Answers with a rate that is not a number")
+def rate() -> dict:
+    return {"rate": float("nan")}
+
+
 @pytest.fixture(autouse=True)
 def _reset_calls():
     CALLS.clear()
@@ -121,6 +126,35 @@ def test_a_permanent_error_is_not_retried_and_fails_the_case_and_tells_the_excep
     assert mail.outbox[0].to == ["eve@example.com"]
     assert "failed" in mail.outbox[0].subject
     assert f"https://podium.example.com/instances/{instance.pk}/" in mail.outbox[0].body
+
+
+def test_an_output_with_nan_takes_the_error_path_instead_of_breaking_the_write(engine):
+    instance = start(published(one_action("tests.rate", on_error="handle")))
+    engine.run()
+    instance.refresh_from_db()
+    assert (instance.status, instance.data["handled"]) == (InstanceStatus.SUCCEEDED, True)
+    (failed,) = attempts(instance)
+    assert failed.error == (
+        "Step 'act' gave an infinite or undefined number (NaN or infinity) in output.rate, "
+        "which cannot be stored."
+    )
+
+
+def test_a_division_by_zero_fails_the_step_with_a_plain_message(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("ratio", "set", config={"assign": {"ratio": "data.paid / data.count"}}),
+            step("end", "end"),
+        ],
+        [link("start", "ratio"), link("ratio", "end")],
+    )
+    instance = start(published(defn), {"paid": 10.0, "count": 0.0})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert "The expression gave an infinite or undefined number" in instance.error
+    assert "ratio" not in instance.data
 
 
 def test_a_step_that_runs_past_its_lease_times_out_and_is_retried(engine):

@@ -1,0 +1,63 @@
+"""Numbers that JSON can hold. JSON has no NaN and no infinity, and neither database
+stores them, yet Python's json module reads `NaN`, `Infinity` and `1e999`, YAML has
+`.inf`, and CEL divides by zero into infinity: every way in refuses them here."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+
+class NotFiniteError(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> float:
+    raise NotFiniteError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotFiniteError(f"the number {text[:30]} is too large")
+    return value
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads, refusing NaN, Infinity and numbers too large for a float
+    (NotFiniteError; malformed text raises json.JSONDecodeError as usual)."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def first_non_finite(value: Any, where: str = "") -> str | None:
+    """Where in `value` (a path such as `body.rate` or `items[2]`) the first infinite or
+    undefined number is, or None if there is none. Walks without recursion (a service's
+    answer may nest deeper than Python's stack), and names paths only once it found one."""
+    if not _holds_non_finite(value):
+        return None
+    stack = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path or "the value"
+        if isinstance(item, dict):
+            children = [(f"{path}.{key}" if path else str(key), v) for key, v in item.items()]
+            stack.extend(reversed(children))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed([(f"{path}[{index}]", v) for index, v in enumerate(item)]))
+    return None
+
+
+def _holds_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
