@@ -68,7 +68,7 @@ def _read_json(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
         body = json_numbers.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return None, error("The body is not UTF-8 text.", 400)
-    except json_numbers.NotFiniteError as exc:
+    except json_numbers.NotFiniteError as exc:  # before its parent, JSONDecodeError
         return None, error(f"The body is not valid JSON: {exc}.", 400, [str(exc)])
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"

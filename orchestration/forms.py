@@ -86,12 +86,12 @@ class JSONValueField(forms.CharField):
             return None
         try:
             parsed = json_numbers.loads(text)
+        except json_numbers.NotFiniteError as exc:  # before its parent, JSONDecodeError
+            raise ValidationError(f"This is not valid JSON: {exc}.") from exc
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
             ) from exc
-        except json_numbers.NotFiniteError as exc:
-            raise ValidationError(f"This is not valid JSON: {exc}.") from exc
         wanted = list if self.json_type == "array" else dict
         if not isinstance(parsed, wanted):
             raise ValidationError(f"Enter a JSON {self.json_type}.")

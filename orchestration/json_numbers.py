@@ -9,8 +9,13 @@ import math
 from typing import Any
 
 
-class NotFiniteError(ValueError):
-    pass
+class NotFiniteError(json.JSONDecodeError):
+    """Not valid JSON, as every handler of JSONDecodeError (Django's form fields too)
+    takes it; its message has no position, as the parser does not give one."""
+
+    def __init__(self, message: str) -> None:
+        ValueError.__init__(self, message)
+        self.msg, self.doc, self.pos, self.lineno, self.colno = message, "", 0, 1, 1
 
 
 def _refuse_constant(name: str) -> float:
@@ -24,10 +29,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+class FiniteJSONDecoder(json.JSONDecoder):
+    """For Django's forms.JSONField(decoder=...)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            **{**kwargs, "parse_constant": _refuse_constant, "parse_float": _finite_float}
+        )
+
+
 def loads(text: str | bytes) -> Any:
     """json.loads, refusing NaN, Infinity and numbers too large for a float
-    (NotFiniteError; malformed text raises json.JSONDecodeError as usual)."""
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    (NotFiniteError, a JSONDecodeError whose message has no position)."""
+    return json.loads(text, cls=FiniteJSONDecoder)
 
 
 def first_non_finite(value: Any, where: str = "") -> str | None:

@@ -19,6 +19,7 @@ from orchestration.editor.fields import (
     check_expression,
     owner_choices,
 )
+from orchestration.json_numbers import FiniteJSONDecoder
 
 EXPRESSION_NAMES = {"until", "key", "when", "condition"}
 STEP_REF_NAMES = {"expiry_path", "on_timeout"}
@@ -337,7 +338,10 @@ def field_for(
 
 
 class PrettyJSONField(forms.JSONField):
-    """JSON shown indented, so a structure reads line by line."""
+    """JSON shown indented, so a structure reads line by line; no NaN or infinity in it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(decoder=FiniteJSONDecoder, **kwargs)
 
     def prepare_value(self, value: Any) -> Any:
         if value is None:

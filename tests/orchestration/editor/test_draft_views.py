@@ -198,6 +198,23 @@ class TestProperties:
         world.v2.refresh_from_db()
         assert world.v2.revision == 1
 
+    def test_an_output_schema_with_nan_is_explained_at_the_field(self, client, world):
+        client.force_login(world.owner)
+        response = client.post(
+            self.url(world),
+            {
+                "step": "review",
+                "revision": 1,
+                "label": "Review",
+                "output_schema": '{"type": "object", "maxProperties": NaN}',
+            },
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 422
+        assert "Enter a valid JSON." in response.content.decode()
+        world.v2.refresh_from_db()
+        assert world.v2.revision == 1
+
     def test_an_invalid_condition_is_shown_at_the_field(self, client, world):
         client.force_login(world.owner)
         response = client.post(
