@@ -13,7 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from orchestration import json_numbers, tokens
+from orchestration import json_numbers, tokens, triggers
 from orchestration.engine import api as engine
 from orchestration.models import Flow, FlowInstance, StepRun, VersionStatus
 from orchestration.templatetags.flow_screens import mask
@@ -148,6 +148,8 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
             "Publish a version (or un-retire one) first.",
             409,
         )
+    if not triggers.accepts(version, triggers.BY_WEBHOOK):
+        return error(triggers.refusal(triggers.BY_WEBHOOK), 403)
     try:
         instance = engine.start_instance(
             version,

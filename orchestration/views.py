@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.chain import Actor
-from orchestration import access
+from orchestration import access, triggers
 from orchestration.current_steps import with_current_steps
 from orchestration.engine import api as engine
+from orchestration.engine.schedules import live_version
 from orchestration.forms import (
     GrantForm,
     ImportYamlForm,
@@ -172,8 +173,13 @@ def flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
         "register_url": reverse("audit:register", args=[flow.slug]),
         "handoff_url": reverse("orchestration:handoff", args=[flow.slug]),
     }
+    if current is not None:
+        context["start_ways"] = triggers.described(current)
     if perms["operate"] and current is not None:
-        context["start_form"] = _start_form(current)
+        if triggers.accepts(current, triggers.BY_HAND):
+            context["start_form"] = _start_form(current)
+        else:
+            context["start_error"] = triggers.refusal(triggers.BY_HAND)
     if perms["publish"]:
         context.update(access_context(flow))
         context["ownership_form"] = OwnershipForm(
@@ -315,8 +321,11 @@ def _start_form(version: FlowVersion, data: Any = None) -> StartForm:
 def flow_start(request: HttpRequest, slug: str) -> HttpResponse:
     flow = access.get_flow(request.user, slug, access.OPERATE)
     version = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
-    form = _start_form(version, _posted(request)) if version else None
+    by_hand = version is not None and triggers.accepts(version, triggers.BY_HAND)
+    form = _start_form(version, _posted(request)) if by_hand else None
     context = {"flow": flow, "current": version, "start_form": form}
+    if version is not None and not by_hand:
+        context["start_error"] = triggers.refusal(triggers.BY_HAND)
     if request.method != "POST" or form is None:
         status = 409 if request.method == "POST" else 200
         return render(
@@ -361,7 +370,13 @@ def access_context(flow: Flow, form: GrantForm | None = None) -> dict[str, Any]:
 
 
 def tokens_context(flow: Flow, form: TokenForm | None = None) -> dict[str, Any]:
+    live = live_version(flow.pk)
     return {
+        "webhook_refusal": (
+            triggers.refusal(triggers.BY_WEBHOOK)
+            if live is not None and not triggers.accepts(live, triggers.BY_WEBHOOK)
+            else ""
+        ),
         "tokens": flow.tokens.select_related("created_by").order_by("revoked_at", "-created_at"),
         "token_form": form or TokenForm(),
         "webhook_url": reverse("orchestration:api_start", args=[flow.slug]),

@@ -29,7 +29,9 @@ SCHEMA = {
 def flow_and_owner():
     team = TeamFactory(name="Finance")
     owner = UserFactory(username="olivia", teams=[team])
-    version = published({**sequence_definition(2), "input_schema": SCHEMA}, owner_team=team)
+    defn = {**sequence_definition(2), "input_schema": SCHEMA}
+    defn["steps"][0]["config"]["triggers"] = [{"type": "manual"}, {"type": "webhook"}]
+    version = published(defn, owner_team=team)
     return version.flow, owner
 
 
