@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -30,23 +31,57 @@ def _is_internal(address: str) -> bool:
     )
 
 
-def check_url(url: str) -> str:
-    """Return the target ("host:port") of a URL that may be called, or raise why not."""
+@dataclass(frozen=True)
+class Target:
+    """Where an HTTP step may connect. `key` ("host:port") names the target for the
+    circuit breaker; `address` is the IP that was checked, which the request must then
+    connect to, or None for an allow-listed host (reached by its name)."""
+
+    key: str
+    host: str
+    address: str | None
+
+
+def check_url(url: str) -> Target:
+    """The target of a URL that may be called, or raise why not.
+
+    The request connects to the address checked here rather than looking the name up
+    again: a name whose DNS answer changes between the two (DNS rebinding) would
+    otherwise pass the check with a public address and then reach a private one.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PermanentError(f"'{url}' is not a web address starting with http:// or https://.")
     host = parts.hostname.lower()
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    key = f"{host}:{port}"
     if host in allowed_hosts():
-        return f"{host}:{port}"
+        return Target(key, host, None)
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise RetryableError(f"The address '{host}' could not be looked up: {exc}.") from exc
-    for info in infos:
-        if _is_internal(str(info[4][0])):
-            raise PermanentError(
-                f"'{host}' is a private or local address. HTTP steps may only call it if an "
-                "administrator adds it to the allow-list in the Admin console."
-            )
-    return f"{host}:{port}"
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or any(_is_internal(address) for address in addresses):
+        raise PermanentError(
+            f"'{host}' is a private or local address. HTTP steps may only call it if an "
+            "administrator adds it to the allow-list in the Admin console."
+        )
+    # One address only, so prefer IPv4: where IPv6 has no route the call would fail.
+    return Target(key, host, next((a for a in addresses if ":" not in a), addresses[0]))
+
+
+def pinned(url: str, target: Target) -> tuple[str, dict[str, str], dict[str, str]]:
+    """`url` with its host replaced by the checked address, and the Host header and TLS
+    server name (for the certificate check) that keep the original name."""
+    if target.address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    literal = f"[{target.address}]" if ":" in target.address else target.address
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (f"{userinfo}@" if userinfo else "") + literal
+    netloc += f":{parts.port}" if parts.port else ""
+    name = f"[{target.host}]" if ":" in target.host else target.host
+    host_header = name + (f":{parts.port}" if parts.port else "")
+    extensions = {"sni_hostname": target.host} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": host_header}, extensions

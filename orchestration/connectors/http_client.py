@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from orchestration.connectors import circuit
-from orchestration.connectors.addresses import check_url
+from orchestration.connectors.addresses import Target, check_url, pinned
 from orchestration.steps.base import PermanentError, RetryableError, StepTimeout
 
 DEFAULT_TIMEOUT = 10.0
@@ -31,26 +31,27 @@ class HttpRequest:
 
 def send(request: HttpRequest) -> dict[str, Any]:
     target = check_url(request.url)
-    circuit.check(target)
+    circuit.check(target.key)
     headers = {**request.headers, "Idempotency-Key": request.idempotency_key}
     try:
-        status, body = _exchange(request, headers)
+        status, body = _exchange(request, target, headers)
     except httpx.TimeoutException as exc:
-        circuit.record_failure(target)
+        circuit.record_failure(target.key)
         raise StepTimeout(f"{request.url} did not answer within {request.timeout:g} s.") from exc
     except httpx.HTTPError as exc:
-        circuit.record_failure(target)
+        circuit.record_failure(target.key)
         raise RetryableError(f"Could not reach {request.url}: {exc}.") from exc
-    return _judge(request, target, status, body)
+    return _judge(request, target.key, status, body)
 
 
-def _exchange(request: HttpRequest, headers: dict[str, str]) -> tuple[int, bytes]:
-    kwargs: dict[str, Any] = {"headers": headers}
+def _exchange(request: HttpRequest, target: Target, headers: dict[str, str]) -> tuple[int, bytes]:
+    url, host, extensions = pinned(request.url, target)
+    kwargs: dict[str, Any] = {"headers": {**headers, **host}, "extensions": extensions}
     if request.body is not None and request.method not in ("GET", "DELETE"):
         kwargs["json"] = request.body
     with (
         httpx.Client(timeout=request.timeout, follow_redirects=False) as client,
-        client.stream(request.method, request.url, **kwargs) as response,
+        client.stream(request.method, url, **kwargs) as response,
     ):
         chunks, size = [], 0
         for chunk in response.iter_bytes():

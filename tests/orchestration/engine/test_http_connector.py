@@ -1,3 +1,4 @@
+import socket
 from datetime import timedelta
 
 import pytest
@@ -179,3 +180,44 @@ def test_a_step_told_not_to_wait_takes_its_error_path_at_once_while_calls_are_pa
     assert [(r.status, r.error_kind) for r in calls(instance)] == [("failed", "circuit_open")]
     assert instance.status == InstanceStatus.SUCCEEDED
     assert instance.data["handled"] is True
+
+
+def test_it_connects_to_the_address_it_checked_not_to_a_second_dns_answer(engine, monkeypatch):
+    """DNS rebinding: the name resolves to an address that passes the check, then, when
+    the call would look it up again, to a private one. The call goes to the first."""
+    from orchestration.connectors import addresses
+
+    real_lookup = socket.getaddrinfo
+    lookups = []
+
+    def rebinding_dns(host, *args, **kwargs):
+        if host != "shop.example":
+            return real_lookup(host, *args, **kwargs)
+        lookups.append(host)
+        if len(lookups) > 1:  # the second answer points inside
+            raise socket.gaierror("a rebinding DNS server answered 10.0.0.1")
+        return real_lookup("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    # The test server's 127.0.0.1 stands in for a public address at the check.
+    monkeypatch.setattr(addresses, "_is_internal", lambda address: False)
+    with scripted_server(Reply(200, {"ok": True})) as server:
+        port = server.url.rsplit(":", 1)[1]
+        instance = run_flow(engine, http_flow(f"http://shop.example:{port}"))
+    assert instance.status == InstanceStatus.SUCCEEDED, instance.error
+    assert lookups == ["shop.example"]
+    assert server.requests[0]["headers"]["Host"] == f"shop.example:{port}"
+
+
+def test_a_pinned_https_call_keeps_the_name_for_the_host_header_and_certificate():
+    from orchestration.connectors.addresses import Target, pinned
+
+    target = Target("bank.example:8443", "bank.example", "203.0.113.7")
+    url, host, extensions = pinned("https://u:p@bank.example:8443/pay?x=1", target)
+    assert url == "https://u:p@203.0.113.7:8443/pay?x=1"
+    assert host == {"Host": "bank.example:8443"}
+    assert extensions == {"sni_hostname": "bank.example"}
+    v6 = Target("bank.example:443", "bank.example", "2001:db8::7")
+    assert pinned("https://bank.example/pay", v6)[0] == "https://[2001:db8::7]/pay"
+    by_name = Target("erp.internal:80", "erp.internal", None)  # allow-listed
+    assert pinned("http://erp.internal/x", by_name) == ("http://erp.internal/x", {}, {})
