@@ -19,10 +19,11 @@ def allowed_hosts() -> set[str]:
     return hosts
 
 
-def _is_internal(address: str) -> bool:
+def is_internal(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     return (
-        ip.is_private
+        not ip.is_global  # also the shared range 100.64.0.0/10, inside many clouds
+        or ip.is_private
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_reserved
@@ -62,7 +63,7 @@ def check_url(url: str) -> Target:
     except socket.gaierror as exc:
         raise RetryableError(f"The address '{host}' could not be looked up: {exc}.") from exc
     addresses = [str(info[4][0]) for info in infos]
-    if not addresses or any(_is_internal(address) for address in addresses):
+    if not addresses or any(is_internal(address) for address in addresses):
         raise PermanentError(
             f"'{host}' is a private or local address. HTTP steps may only call it if an "
             "administrator adds it to the allow-list in the Admin console."

@@ -200,7 +200,7 @@ def test_it_connects_to_the_address_it_checked_not_to_a_second_dns_answer(engine
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
     # The test server's 127.0.0.1 stands in for a public address at the check.
-    monkeypatch.setattr(addresses, "_is_internal", lambda address: False)
+    monkeypatch.setattr(addresses, "is_internal", lambda address: False)
     with scripted_server(Reply(200, {"ok": True})) as server:
         port = server.url.rsplit(":", 1)[1]
         instance = run_flow(engine, http_flow(f"http://shop.example:{port}"))
@@ -221,3 +221,23 @@ def test_a_pinned_https_call_keeps_the_name_for_the_host_header_and_certificate(
     assert pinned("https://bank.example/pay", v6)[0] == "https://[2001:db8::7]/pay"
     by_name = Target("erp.internal:80", "erp.internal", None)  # allow-listed
     assert pinned("http://erp.internal/x", by_name) == ("http://erp.internal/x", {}, {})
+
+
+@pytest.mark.parametrize(
+    ("address", "internal"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("169.254.169.254", True),  # cloud metadata
+        ("100.100.100.200", True),  # the shared range: some clouds' metadata
+        ("::ffff:127.0.0.1", True),
+        ("::1", True),
+        ("224.0.0.1", True),
+        ("93.184.216.34", False),
+        ("2606:4700::1111", False),
+    ],
+)
+def test_internal_addresses_are_told_from_public_ones(address, internal):
+    from orchestration.connectors.addresses import is_internal
+
+    assert is_internal(address) is internal
