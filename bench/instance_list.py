@@ -4,7 +4,8 @@
 
 Runs in a throw-away test database (created and dropped here). Generates BENCH_INSTANCES
 cases (default 100,000) over 20 flows, 5 % of them failed (all in one flow the user
-may not see: the worst case for a status filter) and one in 1,000 stuck, each case
+may not see: the worst case for a status filter; half of them ended at a failure end,
+half wait for an operator) and one in 1,000 stuck, each case
 with RUNS_PER_CASE step runs (the list says where each live or failed case is now).
 Signs in a process owner who may see half of the flows and times full requests
 through Django (middleware, permission filter, query, template) for the first page, a
@@ -70,6 +71,7 @@ def generate(total: int = INSTANCES) -> tuple[User, list[Flow]]:
                 status=status,
                 business_key=f"INV-{i:06d}",
                 stuck_since=start if status == "running" and i % 999 == 0 else None,
+                finished_at=start if status == "failed" and i % 40 == 7 else None,
                 input={"amount": i},
                 data={"amount": i},
             )
@@ -133,6 +135,7 @@ def scenarios(flows: list[Flow]) -> dict[str, str]:
         "status=failed (none visible)": "?status=failed",
         "status=failed, deep": f"?status=failed&before={deep}",
         "stuck (one case in 1,000)": "?status=stuck",
+        "failed, waiting for an operator": "?status=needs_operator",
         "flow": f"?flow={flows[0].slug}",
         "business key": f"?business_key=INV-{INSTANCES // 2:06d}",
         "owner team": f"?owner_team={flows[0].owner_team_id}",
