@@ -26,6 +26,7 @@ from orchestration.models import (
     FlowInstance,
     InstanceStatus,
     StepRun,
+    StepStatus,
 )
 from orchestration.readable import field_titles, people_names, readable_history, step_labels
 from orchestration.views import go, render
@@ -201,6 +202,7 @@ def _detail_context(
             "actionable_runs": choices,
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
             "can_resume": _can_resume(instance, live["runs"]),
+            "can_roll_back": _can_roll_back(instance, live["runs"]),
             "can_cancel": engine.is_workable(instance),
             "parent_case": _parent_case(request.user, instance),
         }
@@ -242,6 +244,18 @@ def _can_resume(instance: FlowInstance, runs: list[StepRun]) -> bool:
     return any(run.status in ACTIVE_STEP_STATUSES for run in runs)
 
 
+def _can_roll_back(instance: FlowInstance, runs: list[StepRun]) -> bool:
+    """Roll back is offered for a running or failed case with a finished step that has a
+    compensation step, as the engine requires."""
+    if instance.status not in engine.OPEN_CASE or instance.has_ended:
+        return False
+    steps = {s.get("id"): s for s in (instance.version.definition or {}).get("steps") or []}
+    return any(
+        run.status == StepStatus.SUCCEEDED and (steps.get(run.step_id) or {}).get("compensation")
+        for run in runs
+    )
+
+
 def _step_choices(runs: list[StepRun]) -> list[StepRun]:
     """Each step's latest run that an operator may retry or skip, as the engine allows,
     failed ones first and the rest by status (the page groups them so)."""
@@ -273,7 +287,7 @@ def instance_live(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @require_POST
 def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
-    """Cancel, resume, retry a failed step or skip a step; each needs a reason."""
+    """Cancel, resume, roll back, retry a failed step or skip a step; each needs a reason."""
     instance = access.get_instance(request.user, instance_id, access.OPERATE)
     form = ReasonForm(request.POST)
     action = request.POST.get("action", "")
@@ -282,7 +296,7 @@ def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
         run = _run_of(instance, request.POST.get("step_run"))
         if run is None:
             form.add_error(None, "Choose the step to retry or skip.")
-    if action not in ("cancel", "resume", "retry", "skip"):
+    if action not in ("cancel", "resume", "rollback", "retry", "skip"):
         form.add_error(None, "Choose what to do.")
     if not form.is_valid():
         return _actions_fragment(request, instance, form, status=422)
@@ -292,6 +306,8 @@ def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
             engine.cancel_instance(instance.pk, actor=actor, reason=reason)
         elif action == "resume":
             engine.resume_instance(instance.pk, actor=actor, reason=reason)
+        elif action == "rollback":
+            engine.rollback_instance(instance.pk, actor=actor, reason=reason)
         elif action == "retry":
             engine.retry_step(run.pk, actor=actor, reason=reason)
         else:
@@ -302,6 +318,7 @@ def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
     done = {
         "cancel": "Case cancelled.",
         "resume": "Case resumed.",
+        "rollback": "Rolling the case back: its compensation steps undo what was done.",
         "retry": "Step queued again.",
         "skip": "Step skipped.",
     }

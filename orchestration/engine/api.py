@@ -5,6 +5,7 @@ from orchestration.engine.completing import complete_waiting_step, fail_waiting_
 from orchestration.engine.errors import EngineError, InputInvalid, NotAllowedNow
 from orchestration.engine.event_bus import emit_event
 from orchestration.engine.operator import (
+    OPEN_CASE,
     RETRYABLE,
     SKIPPABLE,
     cancel_instance,
@@ -19,6 +20,7 @@ from orchestration.engine.starting import start_instance
 
 __all__ = [
     "LIVE_INSTANCE",
+    "OPEN_CASE",
     "RETRYABLE",
     "SKIPPABLE",
     "EngineError",
