@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import traceback as tb
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -178,36 +179,52 @@ def fail(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -
         finished_at=tx.now,
         started_at=run.started_at or tx.now,
     )
-    move = _next_move(tx, run, step, error)
+    move, make_move = _next_move(tx, run, step, error)
+    # The step's failure is recorded before what it leads to (the case failing, say).
     tx.event(ev.step_failed(tx.instance, run, tx.actor, move), run)
+    make_move()
 
 
-def _next_move(tx: Transition, run: StepRun, step: dict[str, Any], error: StepError) -> str:
+def _next_move(
+    tx: Transition, run: StepRun, step: dict[str, Any], error: StepError
+) -> tuple[str, Callable[[], None]]:
+    """What a failed step leads to, in words for its audit event, and the move itself."""
+    label = step.get("label") or step["id"]
     if error.retryable and run.attempt < attempts_allowed(step, run.kind):
         delay = error.retry_after or backoff(step, run.attempt)
-        retry = tx.new_run(
-            step["id"],
-            attempt=run.attempt + 1,
-            status=StepStatus.RETRY_WAIT,
-            due_at=tx.now + timedelta(seconds=delay),
-            idempotency_key=run.idempotency_key,
-        )
-        tx.retries.append((retry, delay))
-        return f"retry in {delay:.1f} s"
+
+        def retry_later() -> None:
+            retry = tx.new_run(
+                step["id"],
+                attempt=run.attempt + 1,
+                status=StepStatus.RETRY_WAIT,
+                due_at=tx.now + timedelta(seconds=delay),
+                idempotency_key=run.idempotency_key,
+            )
+            tx.retries.append((retry, delay))
+
+        return f"retry in {delay:.1f} s", retry_later
     if "compensates" in run.state:
-        end_instance(tx, InstanceStatus.FAILED, f"Rolling back failed at '{step['id']}': {error}")
-        return "case failed during roll-back"
-    if target := step.get("on_error"):
-        tx.change(
-            outputs={
-                **tx.instance.outputs,
-                step["id"]: {"error": error.message, "error_kind": error.kind},
-            }
+        reason = f"Rolling back failed at “{label}”: {error}"
+        return "case failed during roll-back", lambda: end_instance(
+            tx, InstanceStatus.FAILED, reason
         )
-        arrive(tx, target, step["id"])
-        return f"error path '{target}'"
-    end_instance(tx, InstanceStatus.FAILED, f"Step '{step['id']}' failed: {error.message}")
-    return "case failed; exception owner notified"
+    if target := step.get("on_error"):
+
+        def take_error_path() -> None:
+            tx.change(
+                outputs={
+                    **tx.instance.outputs,
+                    step["id"]: {"error": error.message, "error_kind": error.kind},
+                }
+            )
+            arrive(tx, target, step["id"])
+
+        return f"error path '{target}'", take_error_path
+    reason = f"“{label}” failed: {error.message}"
+    return "case failed; exception owner notified", lambda: end_instance(
+        tx, InstanceStatus.FAILED, reason
+    )
 
 
 def attempts_allowed(step: dict[str, Any], kind: str) -> int:
@@ -242,10 +259,10 @@ def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | St
         failure = PermanentError(f"Unexpected error in step '{ctx.step['id']}': {exc!r}")
         failure.__traceback__ = exc.__traceback__
         return failure
-    return _unstorable(result, ctx.step["id"]) or result
+    return _unstorable(result) or result
 
 
-def _unstorable(result: Result, step_id: str) -> StepError | None:
+def _unstorable(result: Result) -> StepError | None:
     """An output or data with NaN or infinity (a service's or an action's answer) would
     make the database refuse the whole transition, again at every redelivery: the step
     fails instead, and can take its error path."""
@@ -254,7 +271,7 @@ def _unstorable(result: Result, step_id: str) -> StepError | None:
         where = first_non_finite(value, name)
         if where is not None:
             return PermanentError(
-                f"Step '{step_id}' gave an infinite or undefined number (NaN or infinity) "
+                "The step gave an infinite or undefined number (NaN or infinity) "
                 f"in {where}, which cannot be stored."
             )
     return None

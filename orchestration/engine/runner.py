@@ -80,7 +80,9 @@ def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
     if run.due_at is None or run.due_at > now:
         return False  # running elsewhere, or waiting and not yet due
     if run.status == StepStatus.RUNNING:
-        timeout = StepTimeout(f"Step '{run.step_id}' did not finish in time (lease expired).")
+        timeout = StepTimeout(
+            "The step did not finish in time: the worker running it stopped or took too long."
+        )
         outcomes.fail(tx, run, step, timeout)
         return True
     if run.status == StepStatus.WAITING:

@@ -135,7 +135,7 @@ def test_an_output_with_nan_takes_the_error_path_instead_of_breaking_the_write(e
     assert (instance.status, instance.data["handled"]) == (InstanceStatus.SUCCEEDED, True)
     (failed,) = attempts(instance)
     assert failed.error == (
-        "Step 'act' gave an infinite or undefined number (NaN or infinity) in output.rate, "
+        "The step gave an infinite or undefined number (NaN or infinity) in output.rate, "
         "which cannot be stored."
     )
 
@@ -155,6 +155,20 @@ def test_a_division_by_zero_fails_the_step_with_a_plain_message(engine):
     assert instance.status == InstanceStatus.FAILED
     assert "The expression gave an infinite or undefined number" in instance.error
     assert "ratio" not in instance.data
+
+
+def test_the_audit_trail_has_the_steps_failure_before_the_case_failing(engine):
+    instance = start(published(one_action("tests.broken")))
+    engine.run()
+    instance.refresh_from_db()
+    # Named by its label, as people know it, not by its id.
+    assert instance.error == "“Act” failed: the ledger rejected the entry"
+    actions = list(
+        AuditEvent.objects.filter(stream=instance.audit_stream)
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["step.failed", "instance.failed"]
 
 
 def test_a_step_that_runs_past_its_lease_times_out_and_is_retried(engine):
