@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from django.urls import reverse
 
 from orchestration.editor import shape
@@ -181,37 +182,24 @@ class TestProperties:
         assert pay["timeout_seconds"] == 120 and pay["on_error"] == "failed"
         assert pay["config"]["when_paused"] == "take_error_path"
 
-    def test_a_bad_duration_is_explained_at_the_field_and_nothing_changes(self, client, world):
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("sla", "soon", "Write a number and a unit"),
+            ("output_schema", '{"type": "object", "maxProperties": NaN}', "Enter a valid JSON."),
+        ],
+    )
+    def test_a_bad_value_is_explained_at_the_field_and_nothing_changes(
+        self, client, world, field, value, message
+    ):
         client.force_login(world.owner)
         response = client.post(
             self.url(world),
-            {
-                "step": "review",
-                "revision": 1,
-                "label": "Review",
-                "sla": "soon",
-            },
+            {"step": "review", "revision": 1, "label": "Review", field: value},
             headers={"HX-Request": "true"},
         )
         assert response.status_code == 422
-        assert "Write a number and a unit" in response.content.decode()
-        world.v2.refresh_from_db()
-        assert world.v2.revision == 1
-
-    def test_an_output_schema_with_nan_is_explained_at_the_field(self, client, world):
-        client.force_login(world.owner)
-        response = client.post(
-            self.url(world),
-            {
-                "step": "review",
-                "revision": 1,
-                "label": "Review",
-                "output_schema": '{"type": "object", "maxProperties": NaN}',
-            },
-            headers={"HX-Request": "true"},
-        )
-        assert response.status_code == 422
-        assert "Enter a valid JSON." in response.content.decode()
+        assert message in response.content.decode()
         world.v2.refresh_from_db()
         assert world.v2.revision == 1
 
