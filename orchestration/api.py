@@ -136,6 +136,9 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key is not None and len(key) > 200:
         return error("The Idempotency-Key header is longer than 200 characters.", 400)
+    business_key = request.headers.get("X-Business-Key", "").strip()
+    if len(business_key) > 200:
+        return error("The X-Business-Key header is longer than 200 characters.", 400)
     tokens.mark_used(token)
     if key is not None:
         earlier = FlowInstance.objects.filter(flow=flow, idempotency_key=key).first()
@@ -156,7 +159,7 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
             body,
             trigger="webhook",
             actor=tokens.actor_for(token),
-            business_key=request.headers.get("X-Business-Key", "")[:200],
+            business_key=business_key,
             idempotency_key=key,
         )
     except engine.InputInvalid as exc:

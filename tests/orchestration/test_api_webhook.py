@@ -178,11 +178,12 @@ def test_a_flow_without_a_published_version_answers_conflict(client, api):
     assert "no published version" in response.json()["error"]
 
 
-def test_an_overlong_idempotency_key_is_refused(client, api):
-    response = post(
-        client, "invoice-approval", {"amount": 1}, api["secret"], **{"Idempotency-Key": "k" * 201}
-    )
+@pytest.mark.parametrize("header", ["Idempotency-Key", "X-Business-Key"])
+def test_an_overlong_key_is_refused_not_cut_short(client, api, header):
+    response = post(client, "invoice-approval", {"amount": 1}, api["secret"], **{header: "k" * 201})
     assert response.status_code == 400
+    assert response.json()["error"] == f"The {header} header is longer than 200 characters."
+    assert api["started"] == []
 
 
 def test_the_api_needs_no_session_or_csrf(api):
