@@ -19,6 +19,7 @@ from audit.events import admin_changed
 from console.health import current_health
 from console.queues import queue_lengths, worker_names
 from orchestration import access
+from orchestration.attention import needing_attention
 from orchestration.connectors import circuit
 from orchestration.forms import AllowedTargetForm
 from orchestration.models import AllowedTarget, ApiToken, Flow
@@ -45,7 +46,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "console/home_overview.html", {})
+    context = {"attention": needing_attention(request.user)}
+    return TemplateResponse(request, "console/home_overview.html", context)
 
 
 def console_home(request: HttpRequest) -> HttpResponse:
