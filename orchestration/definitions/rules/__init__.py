@@ -53,6 +53,17 @@ class Subject:
                 found.append((name if where == "step" else f"config.{name}", target))
         return found
 
+    def only_compensates(self, step_id: str) -> bool:
+        """Whether the step runs only to undo another during a roll-back: named as a
+        compensation and reached by no connection or other path. The roll-back goes on
+        with the next compensation, so such a step needs no way out of its own."""
+        named_by: set[str] = set()
+        for step in self.steps:
+            for name, target in self.references(step):
+                if target == step_id:
+                    named_by.add(name)
+        return named_by == {"compensation"} and not self.graph.incoming(step_id)
+
     def successors(self, step_id: str) -> list[str]:
         """Every step a case can move to from this one: connections and named paths."""
         step = self.graph.step(step_id) or {}

@@ -123,7 +123,7 @@ def _outgoing(subject: Subject) -> Iterator[Problem]:
                 f"{len(outgoing)}. Use 'Choose a path' or 'Split in parallel' to go several ways.",
                 step_id=step["id"],
             )
-        if kind.allows_outgoing and not outgoing:
+        if kind.allows_outgoing and not outgoing and not subject.only_compensates(step["id"]):
             yield error(
                 "dead_end",
                 f"{label(step)} has no outgoing connection, so cases would stop there without "

@@ -89,6 +89,15 @@ def test_it_rejects_a_step_that_leads_nowhere():
     assert "has no outgoing connection" in problem.message
 
 
+def test_a_step_that_only_undoes_another_needs_no_way_out():
+    hold = {**assign("hold"), "compensation": "release"}
+    defn = simple(hold, assign("release"), links=[link("start", "hold"), link("hold", "end")])
+    assert validate(defn) == []
+    # Reached by a connection too, it is an ordinary step again and must lead somewhere.
+    defn["connections"].append(link("start", "release"))
+    assert the(defn, "dead_end").step_id == "release"
+
+
 def test_it_rejects_two_paths_out_of_a_plain_step():
     defn = simple(assign("work"), end("other"))
     defn["connections"] = [link("start", "work"), link("work", "end"), link("work", "other")]
