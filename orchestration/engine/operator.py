@@ -218,7 +218,7 @@ def rollback_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
             raise NotAllowedNow("Only a running or failed case can be rolled back.")
         tx = Transition(instance, actor, timezone.now())
         tx.event(ev.instance_operated(instance, "rollback_requested", actor, reason))
-        if not compensation.start(tx, f"Rolled back by {actor.label}: {reason}"):
+        if not compensation.start(tx, f"Rolled back by an operator: {reason}"):
             raise NotAllowedNow(
                 "No finished step of this case has a compensation step, so there is nothing "
                 "to roll back."

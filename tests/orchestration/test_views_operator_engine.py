@@ -58,6 +58,8 @@ def test_an_operator_rolls_a_case_back_from_its_page(client, monkeypatch):
 
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.COMPENSATED
+    # Who did it is in the history, by full name; the reason reads as a sentence.
+    assert instance.error == "Rolled back by an operator: The customer withdrew"
     assert instance.data["held"] is False
     assert HumanTask.objects.get(instance=instance).status == TaskStatus.CANCELLED
     (requested,) = AuditEvent.objects.filter(
