@@ -157,6 +157,8 @@ def _live_context(instance: FlowInstance) -> dict[str, Any]:
     for run in runs:
         run.label = labels.get(run.step_id, run.step_id)
         run.person = people.get(run.actor)
+        undone = run.state.get("compensates") if isinstance(run.state, dict) else None
+        run.undoes = labels.get(undone, undone) if undone else None
     stamp = f"{instance.updated_at.timestamp():.6f}-" + "-".join(
         f"{r.pk}{r.status[:2]}" for r in runs
     )

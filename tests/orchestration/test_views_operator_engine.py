@@ -66,7 +66,10 @@ def test_an_operator_rolls_a_case_back_from_its_page(client, monkeypatch):
         instance_id=instance.pk, action="instance.rollback_requested"
     )
     assert requested.payload["reason"] == "The customer withdrew"
-    assert 'value="rollback"' not in client.get(page).content.decode()
+    after = client.get(page).content.decode()
+    assert 'value="rollback"' not in after
+    # The timeline says which step the compensation undid, by its label.
+    assert "undoes “Hold”" in after
 
 
 def test_roll_back_is_offered_only_where_a_finished_step_has_a_compensation(client, monkeypatch):
