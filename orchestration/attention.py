@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
 from orchestration import access
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.models import FlowInstance, InstanceStatus
+
+# Failed cases an operator can still put right (the others ended at a failure end).
+AWAITING_OPERATOR = Q(status=InstanceStatus.FAILED, finished_at__isnull=True)
+# Running or rolling-back cases the sweep found with nothing left to run.
+STUCK = Q(status__in=LIVE_INSTANCE, stuck_since__isnull=False)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,5 @@ def needing_attention(user: Any) -> Attention:
     flow_ids = list(access.flows_for(user).values_list("id", flat=True))
     cases = FlowInstance.objects.filter(flow_id__in=flow_ids)
     return Attention(
-        failed=cases.filter(status=InstanceStatus.FAILED, finished_at__isnull=True).count(),
-        stuck=cases.filter(status__in=LIVE_INSTANCE, stuck_since__isnull=False).count(),
+        failed=cases.filter(AWAITING_OPERATOR).count(), stuck=cases.filter(STUCK).count()
     )

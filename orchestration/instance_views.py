@@ -17,16 +17,16 @@ from django.views.decorators.http import require_POST
 from approvals.models import HumanTask
 from audit.chain import Actor
 from audit.models import AuditEvent, DecisionRecord
-from orchestration import access
+from orchestration import access, attention
 from orchestration.current_steps import with_current_steps
 from orchestration.engine import api as engine
+from orchestration.engine.graphs import graph_for_version_id
 from orchestration.forms import NEEDS_OPERATOR, STUCK, InstanceFilterForm, ReasonForm
 from orchestration.models import (
     ACTIVE_STEP_STATUSES,
     FlowInstance,
     InstanceStatus,
     StepRun,
-    StepStatus,
 )
 from orchestration.readable import field_titles, people_names, readable_history, step_labels
 from orchestration.views import go, render
@@ -60,9 +60,9 @@ def _filtered(user: Any, data: dict[str, Any]) -> QuerySet[FlowInstance]:
         return FlowInstance.objects.none()
     qs = FlowInstance.objects.filter(flow_id__in=flow_ids)
     if data.get("status") == STUCK:
-        qs = qs.filter(status__in=engine.LIVE_INSTANCE, stuck_since__isnull=False)
+        qs = qs.filter(attention.STUCK)
     elif data.get("status") == NEEDS_OPERATOR:
-        qs = qs.filter(status=InstanceStatus.FAILED, finished_at__isnull=True)
+        qs = qs.filter(attention.AWAITING_OPERATOR)
     elif data.get("status"):
         qs = qs.filter(status=data["status"])
     if data.get("business_key"):
@@ -251,11 +251,7 @@ def _can_roll_back(instance: FlowInstance, runs: list[StepRun]) -> bool:
     compensation step, as the engine requires."""
     if instance.status not in engine.OPEN_CASE or instance.has_ended:
         return False
-    steps = {s.get("id"): s for s in (instance.version.definition or {}).get("steps") or []}
-    return any(
-        run.status == StepStatus.SUCCEEDED and (steps.get(run.step_id) or {}).get("compensation")
-        for run in runs
-    )
+    return engine.undoable(graph_for_version_id(instance.version_id), runs)
 
 
 def _step_choices(runs: list[StepRun]) -> list[StepRun]:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.chain import Actor
-from orchestration import access, triggers
+from orchestration import access, attention, triggers
 from orchestration.current_steps import with_current_steps
 from orchestration.engine import api as engine
 from orchestration.engine.schedules import live_version
@@ -88,11 +88,8 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     ids = [flow.pk for flow in flows]
     counts: dict[tuple[int, str], int] = {}
     at_work = Q(status__in=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING))
-    # Failed cases that an operator can still put right; those that reached a failure
-    # end are over.
-    awaiting = Q(status=InstanceStatus.FAILED, finished_at__isnull=True)
     rows = (
-        FlowInstance.objects.filter(at_work | awaiting, flow_id__in=ids)
+        FlowInstance.objects.filter(at_work | attention.AWAITING_OPERATOR, flow_id__in=ids)
         .values_list("flow_id", "status")
         .annotate(n=Count("id"))
         .order_by()

@@ -1,6 +1,7 @@
 """What the rest of Podium may call on the engine. Every call is one transaction that
 locks the instance row, writes its audit events, and dispatches work after commit."""
 
+from orchestration.engine.compensation import undoable
 from orchestration.engine.completing import complete_waiting_step, fail_waiting_step
 from orchestration.engine.errors import EngineError, InputInvalid, NotAllowedNow
 from orchestration.engine.event_bus import emit_event
@@ -36,4 +37,5 @@ __all__ = [
     "rollback_instance",
     "skip_step",
     "start_instance",
+    "undoable",
 ]

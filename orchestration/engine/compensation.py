@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import events as ev
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
@@ -18,13 +21,25 @@ def _succeeded_newest_first(tx: Transition) -> list[StepRun]:
     return [*reversed(tx.pending_runs(StepStatus.SUCCEEDED)), *saved.only("id", "step_id", "state")]
 
 
+def _compensation_of(graph: FlowGraph, run: StepRun) -> str | None:
+    """The step that undoes this run's step, unless the run is itself a compensation."""
+    if "compensates" in run.state:
+        return None
+    return (graph.step(run.step_id) or {}).get("compensation")
+
+
 def pending(tx: Transition) -> list[Item]:
     items = []
     for run in _succeeded_newest_first(tx):
-        target = (tx.graph.step(run.step_id) or {}).get("compensation")
-        if target and "compensates" not in run.state:
+        if target := _compensation_of(tx.graph, run):
             items.append([target, run.step_id, run.pk])
     return items
+
+
+def undoable(graph: FlowGraph, runs: Iterable[StepRun]) -> bool:
+    """Whether a roll-back would undo anything: one of `runs` finished a step that has a
+    compensation step (what the case page offers "Roll back" for)."""
+    return any(r.status == StepStatus.SUCCEEDED and _compensation_of(graph, r) for r in runs)
 
 
 def start(tx: Transition, reason: str) -> bool:

@@ -107,7 +107,7 @@ def finish(tx: Transition, run: StepRun, result: Finish) -> None:
         end_instance(tx, InstanceStatus.SUCCEEDED, result.reason, exclude=run)
     elif not compensation.start(tx, result.reason):
         # The flow chose this outcome: the case ends, with nothing for an operator to fix.
-        end_instance(tx, InstanceStatus.FAILED, result.reason, exclude=run, ends=True)
+        end_instance(tx, InstanceStatus.FAILED, result.reason, exclude=run, final=True)
 
 
 def finish_if_idle(tx: Transition, run: StepRun) -> None:
@@ -124,13 +124,14 @@ def end_instance(
     status: str,
     reason: str,
     exclude: StepRun | None = None,
-    ends: bool | None = None,
+    final: bool = False,
 ) -> None:
     """Succeed, fail or otherwise stop the case. A failure leaves the case open for an
-    operator to put right, and tells its exception owner, unless `ends` says it is over."""
+    operator to put right, and tells its exception owner, unless it is `final` (the flow
+    chose it at an end step)."""
     check_instance_transition(tx.instance, status)
     failed = status == InstanceStatus.FAILED
-    ends = not failed if ends is None else ends
+    ends = final or not failed
     tx.change(
         status=status,
         error=reason if failed else "",
@@ -266,9 +267,8 @@ def _unstorable(result: Result) -> StepError | None:
     """An output or data with NaN or infinity (a service's or an action's answer) would
     make the database refuse the whole transition, again at every redelivery: the step
     fails instead, and can take its error path."""
-    values = {"output": getattr(result, "output", None), "data": getattr(result, "data", None)}
-    for name, value in values.items():
-        where = first_non_finite(value, name)
+    for name in ("output", "data"):
+        where = first_non_finite(getattr(result, name, None), name)
         if where is not None:
             return PermanentError(
                 "The step gave an infinite or undefined number (NaN or infinity) "

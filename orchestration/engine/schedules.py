@@ -13,6 +13,7 @@ from audit.chain import Actor, Entry, append
 from orchestration.engine.errors import EngineError
 from orchestration.engine.starting import start_instance
 from orchestration.models import Flow, FlowVersion, VersionStatus
+from orchestration.triggers import declared
 
 log = logging.getLogger(__name__)
 TASK = "orchestration.start_scheduled"
@@ -52,10 +53,7 @@ def _crontab(expression: str) -> CrontabSchedule:
 def schedule_triggers(version: FlowVersion | None) -> list[dict]:
     if version is None:
         return []
-    steps = version.definition.get("steps") or []
-    start: dict = next((s for s in steps if s.get("kind") == "start"), {})
-    triggers = (start.get("config") or {}).get("triggers") or []
-    return [t for t in triggers if t.get("type") == "schedule" and t.get("cron")]
+    return [t for t in declared(version) if t.get("type") == "schedule" and t.get("cron")]
 
 
 @transaction.atomic
