@@ -35,6 +35,13 @@ def test_the_summary_explains_a_human_override_in_plain_words(decision):
 
 
 @pytest.mark.django_db
+def test_the_summary_keeps_the_capitals_of_why_the_case_went_to_a_person(decision):
+    decision.route = "no_answer"
+    why = " ".join(reconstruct(decision).why())
+    assert "Because the AI had no answer, the case went to" in why
+
+
+@pytest.mark.django_db
 def test_the_summary_of_an_automatic_decision_says_no_person_was_needed(case):
     from audit.models import DecisionRecord
 
