@@ -7,6 +7,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from audit.deciders import name_deciders
 from audit.masking import Masker
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.decisions.routing import ROUTE_LABELS
@@ -93,6 +94,7 @@ def reconstruct(record: DecisionRecord) -> Reconstruction:
     decision_events = list(
         AuditEvent.objects.filter(stream=f"decision:{record.pk}").order_by("seq")
     )
+    name_deciders([record])
     after = list(
         AuditEvent.objects.filter(
             stream=f"instance:{record.instance_id}", occurred_at__gte=record.created_at

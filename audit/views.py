@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from audit import access, accountability, events, exports, sealing, search, verification
+from audit.deciders import name_deciders
 from audit.decisions import reconstruct
 from audit.masking import Masker
 from audit.models import ChainSeal
@@ -79,11 +80,13 @@ def event_search(request: HttpRequest) -> HttpResponse:
     events.audit_area_viewed(
         request.user, "search", {**filters, "masked_fields": sorted(masker.applied)}
     )
+    decisions = list(search.decisions_matching(scope, filters)[:20])
+    name_deciders(decisions)
     context = {
         "form": form,
         "filters": filters,
         "page": found,
-        "decisions": list(search.decisions_matching(scope, filters)[:20]),
+        "decisions": decisions,
         "query": request.GET.urlencode(),
         "export_query": _without(request, "after"),
     }

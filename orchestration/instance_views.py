@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from approvals.models import HumanTask
 from audit.chain import Actor
+from audit.deciders import name_deciders
 from audit.models import AuditEvent, DecisionRecord
 from orchestration import access, attention
 from orchestration.current_steps import with_current_steps
@@ -187,6 +188,7 @@ def _detail_context(
     for task in tasks:
         task.url = _url("approvals:task", task.pk)
     decisions = list(DecisionRecord.objects.filter(instance_id=instance.pk).order_by("id"))
+    name_deciders(decisions)
     labels = step_labels(instance.version.definition)
     for record in decisions:
         record.url = _url("audit:decision", record.pk)

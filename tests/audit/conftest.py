@@ -38,7 +38,7 @@ def owner(finance):
 
 @pytest.fixture
 def lee(db: None):
-    return UserFactory(username="lee")
+    return UserFactory(username="lee", first_name="Lee", last_name="Lead")
 
 
 @pytest.fixture

@@ -28,10 +28,17 @@ def test_the_summary_explains_a_human_override_in_plain_words(decision):
     assert "acts alone only at 80% or above" in why
     assert "Policy check “Large amount” did not pass: amount 1200 is above 1000." in why
     assert "a policy guard requires a person, the case went to the Finance team" in why
-    assert "lee decided “reject”" in why
+    assert "Lee Lead decided “reject”" in why
     assert "overriding the AI's proposal “approve”" in why
     assert "Their reason: “Supplier bank details changed last week.”" in why
     assert "is now running" in why
+
+
+@pytest.mark.django_db
+def test_a_decider_whose_account_is_gone_is_named_as_recorded(decision, lee):
+    lee.delete()
+    why = " ".join(reconstruct(decision).why())
+    assert "lee decided “reject”" in why
 
 
 @pytest.mark.django_db

@@ -101,6 +101,7 @@ def test_search_by_business_key_finds_the_case_and_its_decisions(client, auditor
     assert events and all(e.business_key == "INV-2026-0042" for e in events)
     assert response.context["decisions"] == [decision]
     assert reverse("audit:decision", args=[decision.pk]) in response.content.decode()
+    assert "final: <strong>reject</strong> by Lee Lead" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -212,6 +213,7 @@ def test_the_decision_page_reconstructs_the_decision(client, auditor, decision):
     assert "Supplier bank details changed last week." in content
     assert "Overrode the AI" in content
     assert "rules-v3" in content
+    assert "Lee Lead ·" in content
     assert "DE89370400440532013000" not in content
     seen = AuditEvent.objects.get(action="audit.viewed", object_id="decision")
     assert seen.payload == {"decision": decision.pk, "masked_fields": ["iban"]}

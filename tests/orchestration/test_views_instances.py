@@ -176,6 +176,27 @@ class TestInstancePage:
         assert '<i class="ti ti-user-check"></i> Aisha Khan' in content
         assert '<i class="ti ti-robot"></i> Podium engine' in content
 
+    def test_its_decision_records_name_the_person_who_decided(self, world, as_user):  # noqa: F811
+        from audit.models import DecisionRecord
+
+        UserFactory(username="aisha", first_name="Aisha", last_name="Khan")
+        for step, kind, by in [("approve", "user", "aisha"), ("triage", "ai", "rules-v3")]:
+            record = DecisionRecord.objects.create(
+                instance_id=world.instance.pk,
+                step_run_id=1,
+                flow_id=world.flow.pk,
+                flow_version_id=world.instance.version_id,
+                step_id=step,
+                provider="rules-v3",
+                route="automatic",
+            )
+            record.finalise(final_outcome="approve", decided_by_kind=kind, decided_by=by)
+        response = as_user(world.owner).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        assert [r.decider for r in response.context["decisions"]] == ["Aisha Khan", "rules-v3"]
+        assert "Aisha Khan</div>" in response.content.decode()
+
     def test_it_shows_case_data_as_the_inbox_does(self, world, as_user):  # noqa: F811
         world.instance.input = {"invoice_id": "INV-1", "amount": 2350.0, "has_po": False}
         world.instance.save(update_fields=["input"])
