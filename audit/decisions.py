@@ -11,8 +11,18 @@ from audit.deciders import name_deciders
 from audit.masking import Masker
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.decisions.routing import ROUTE_LABELS
+from orchestration.readable import readable_history
 
 AFTER_LIMIT = 30
+# Where the case is now, as the end of a sentence that starts with "the case".
+CASE_NOW = {
+    "running": "is still running",
+    "succeeded": "has succeeded",
+    "failed": "has failed",
+    "cancelled": "was cancelled",
+    "compensating": "is being rolled back",
+    "compensated": "was rolled back",
+}
 
 
 @dataclass
@@ -63,12 +73,19 @@ class Reconstruction:
 
     @property
     def next_steps(self) -> list[str]:
+        """The labels of the steps the case went on to, in order."""
         seen: list[str] = []
         for event in self.after:
-            step = (event.payload or {}).get("step_id") or (event.payload or {}).get("step")
-            if step and step != self.record.step_id and step not in seen:
-                seen.append(str(step))
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            step = payload.get("step_id") or payload.get("step")
+            if step and step != self.record.step_id and event.step_label not in seen:
+                seen.append(event.step_label)
         return seen
+
+    @property
+    def case_now(self) -> str:
+        status = self.instance.status if self.instance else ""
+        return CASE_NOW.get(status, f"is now {status}")
 
     def why(self) -> list[str]:
         """The plain-language "why did this case go here?" summary, as paragraphs."""
@@ -100,6 +117,8 @@ def reconstruct(record: DecisionRecord) -> Reconstruction:
             stream=f"instance:{record.instance_id}", occurred_at__gte=record.created_at
         ).order_by("seq")[:AFTER_LIMIT]
     )
+    definition = version.definition if version else {}
+    readable_history([*decision_events, *after], definition)
     return Reconstruction(
         record=record,
         flow=flow,

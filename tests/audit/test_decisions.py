@@ -17,7 +17,7 @@ def test_it_reconstructs_what_the_decision_saw_and_what_followed(decision, case)
     assert found.masked == ["iban"]
     assert [c["label"] for c in found.failed_checks] == ["Large amount"]
     assert found.confident is False
-    assert "approve" in found.next_steps
+    assert found.next_steps == ["Second approval"]
 
 
 @pytest.mark.django_db
@@ -31,7 +31,18 @@ def test_the_summary_explains_a_human_override_in_plain_words(decision):
     assert "Lee Lead decided “reject”" in why
     assert "overriding the AI's proposal “approve”" in why
     assert "Their reason: “Supplier bank details changed last week.”" in why
-    assert "is now running" in why
+    assert "Afterwards the case went on to “Second approval” and is still running." in why
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "status, ending",
+    [("succeeded", "and has succeeded."), ("compensated", "and was rolled back.")],
+)
+def test_the_summary_says_where_the_case_is_now_in_plain_words(decision, case, status, ending):
+    type(case).objects.filter(pk=case.pk).update(status=status)
+    why = reconstruct(decision).why()
+    assert why[-1].endswith(ending)
 
 
 @pytest.mark.django_db

@@ -204,7 +204,10 @@ def test_json_lines_export_has_one_event_per_line(client, auditor, case):
 
 
 @pytest.mark.django_db
-def test_the_decision_page_reconstructs_the_decision(client, auditor, decision):
+def test_the_decision_page_reconstructs_the_decision(client, auditor, decision, lee):
+    from orchestration.decisions.events import decision_finalised
+
+    decision_finalised(decision, lee, "reject", overrode=True)
     client.force_login(auditor)
     response = client.get(reverse("audit:decision", args=[decision.pk]))
     assert response.status_code == 200
@@ -214,6 +217,8 @@ def test_the_decision_page_reconstructs_the_decision(client, auditor, decision):
     assert "Overrode the AI" in content
     assert "rules-v3" in content
     assert "Lee Lead ·" in content
+    assert "Step started “Second approval”" in content
+    assert "Person made the final call <span class=\"text-secondary\">· Lee Lead ·" in content
     assert "DE89370400440532013000" not in content
     seen = AuditEvent.objects.get(action="audit.viewed", object_id="decision")
     assert seen.payload == {"decision": decision.pk, "masked_fields": ["iban"]}
