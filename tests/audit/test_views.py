@@ -218,7 +218,7 @@ def test_the_decision_page_reconstructs_the_decision(client, auditor, decision, 
     assert "rules-v3" in content
     assert "Lee Lead ·" in content
     assert "Step started “Second approval”" in content
-    assert "Person made the final call <span class=\"text-secondary\">· Lee Lead ·" in content
+    assert 'Person made the final call <span class="text-secondary">· Lee Lead ·' in content
     assert "DE89370400440532013000" not in content
     seen = AuditEvent.objects.get(action="audit.viewed", object_id="decision")
     assert seen.payload == {"decision": decision.pk, "masked_fields": ["iban"]}
