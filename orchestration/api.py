@@ -133,12 +133,12 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
     body, problem = _read_json(request)
     if problem is not None:
         return problem
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key is not None and len(key) > 200:
-        return error("The Idempotency-Key header is longer than 200 characters.", 400)
-    business_key = request.headers.get("X-Business-Key", "").strip()
-    if len(business_key) > 200:
-        return error("The X-Business-Key header is longer than 200 characters.", 400)
+    key, problem = _header(request, "Idempotency-Key")
+    if problem is not None:
+        return problem
+    business_key, problem = _header(request, "X-Business-Key")
+    if problem is not None:
+        return problem
     tokens.mark_used(token)
     if key is not None:
         earlier = FlowInstance.objects.filter(flow=flow, idempotency_key=key).first()
@@ -159,7 +159,7 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
             body,
             trigger="webhook",
             actor=tokens.actor_for(token),
-            business_key=business_key,
+            business_key=business_key or "",
             idempotency_key=key,
         )
     except engine.InputInvalid as exc:
@@ -171,10 +171,24 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(instance_json(instance), status=201)
 
 
+def _header(request: HttpRequest, name: str) -> tuple[str | None, JsonResponse | None]:
+    """A header's text (None if not sent), or the error to answer with. HTTP carries
+    header values as bytes, which the server hands on as Latin-1; clients send UTF-8."""
+    value = request.headers.get(name, "").strip()
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None, error(f"The {name} header is not UTF-8 text.", 400)
+    if len(value) > 200:
+        return None, error(f"The {name} header is longer than 200 characters.", 400)
+    return value or None, None
+
+
 def _replay(earlier: FlowInstance, body: dict[str, Any]) -> JsonResponse:
     """The case a repeated Idempotency-Key started, if the body is the same too: a
-    different body under a used key is a client's mistake, not a retry."""
-    if earlier.input != body:
+    different body under a used key is a client's mistake, not a retry. Compared as
+    JSON text, where true and 1 differ (in Python they are equal)."""
+    if _as_json(earlier.input) != _as_json(body):
         return error(
             f"This Idempotency-Key was already used to start case #{earlier.pk} with a "
             "different body. Send a new key to start a new case, or the same body to get "
@@ -182,6 +196,10 @@ def _replay(earlier: FlowInstance, body: dict[str, Any]) -> JsonResponse:
             422,
         )
     return JsonResponse(instance_json(earlier), status=200)
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 @csrf_exempt

@@ -77,13 +77,14 @@ def _in_date_range(
     tz = timezone.get_current_timezone()
     slack = dt.timedelta(minutes=5)  # ids and creation times are ordered alike, nearly
     by_time = FlowInstance.objects.order_by()
-    if first:
+    # The first and last days a calendar has bound nothing (and would overflow below).
+    if first and first > dt.date.min:
         start = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
         qs = qs.filter(created_at__gte=start)
         low = by_time.filter(created_at__gte=start - slack).order_by("created_at")
         low_id = low.values_list("id", flat=True).first()
         qs = qs.filter(id__gte=low_id) if low_id else qs.none()
-    if last:
+    if last and last < dt.date.max:
         end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
         qs = qs.filter(created_at__lt=end)
         high = by_time.filter(created_at__lt=end + slack).order_by("-created_at")
@@ -179,7 +180,7 @@ def _detail_context(
 ) -> dict[str, Any]:
     context = dict(live)
     # An ended case takes no more operator actions, whatever its runs' statuses.
-    choices = _step_choices(live["runs"]) if engine.is_workable(instance) else []
+    choices = _step_choices(instance, live["runs"]) if engine.is_workable(instance) else []
     tasks = list(
         HumanTask.objects.filter(instance=instance).select_related(
             "assignee_team", "assignee_user", "decided_by"
@@ -256,13 +257,18 @@ def _can_roll_back(instance: FlowInstance, runs: list[StepRun]) -> bool:
     return engine.undoable(graph_for_version_id(instance.version_id), runs)
 
 
-def _step_choices(runs: list[StepRun]) -> list[StepRun]:
+def _step_choices(instance: FlowInstance, runs: list[StepRun]) -> list[StepRun]:
     """Each step's latest run that an operator may retry or skip, as the engine allows,
     failed ones first and the rest by status (the page groups them so)."""
+    graph = graph_for_version_id(instance.version_id)
     latest: dict[str, StepRun] = {}
     for run in runs:
         latest[run.step_id] = run
-    choices = [r for r in latest.values() if r.status in engine.SKIPPABLE]
+    choices = [
+        r
+        for r in latest.values()
+        if r.status in engine.SKIPPABLE and not engine.handled_by_error_path(graph, r, runs)
+    ]
     return sorted(choices, key=lambda r: engine.SKIPPABLE.index(r.status))
 
 

@@ -8,6 +8,8 @@ import json
 import math
 from typing import Any
 
+from orchestration.json_values import MAX_DEPTH, first_unplain
+
 
 class NotFiniteError(json.JSONDecodeError):
     """Not valid JSON, as every handler of JSONDecodeError (Django's form fields too)
@@ -39,9 +41,21 @@ class FiniteJSONDecoder(json.JSONDecoder):
 
 
 def loads(text: str | bytes) -> Any:
-    """json.loads, refusing NaN, Infinity and numbers too large for a float
-    (NotFiniteError, a JSONDecodeError whose message has no position)."""
-    return json.loads(text, cls=FiniteJSONDecoder)
+    """json.loads, refusing NaN, Infinity, numbers too large for a float and what else
+    cannot be stored (json_values.py: text that is not valid Unicode, nesting too deep,
+    integers too long): NotFiniteError, a JSONDecodeError whose message has no position."""
+    try:
+        value = json.loads(text, cls=FiniteJSONDecoder)
+    except RecursionError:
+        raise NotFiniteError(f"the data is nested more than {MAX_DEPTH} levels deep") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # Python's own limit on the digits of an integer
+        raise NotFiniteError("a number has over 100 digits") from None
+    problem = first_unplain(value)
+    if problem is not None:
+        raise NotFiniteError(f"it holds {problem}")
+    return value
 
 
 def first_non_finite(value: Any, where: str = "") -> str | None:

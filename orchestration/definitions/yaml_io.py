@@ -14,6 +14,10 @@ import yaml
 
 from orchestration.definitions.problems import DefinitionError, error
 from orchestration.json_numbers import first_non_finite
+from orchestration.json_values import MAX_DEPTH, first_unplain, larger_than
+
+# Far more than any flow needs (a 200-step flow has ~5,000).
+MAX_VALUES = 100_000
 
 TOP_ORDER = (
     "format", "flow", "input_schema", "baseline", "business_key", "steps", "connections",
@@ -66,6 +70,14 @@ def parse_yaml(text: str) -> dict[str, Any]:
     """The definition in `text`; DefinitionError (with the line) when it cannot be read."""
     try:
         loaded = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except RecursionError:
+        raise DefinitionError(
+            [error("yaml_invalid", f"The file nests more than {MAX_DEPTH} levels deep.")]
+        ) from None
+    except ValueError:  # Python's own limit on the digits of an integer
+        raise DefinitionError(
+            [error("yaml_invalid", "The file holds a number with over 100 digits.")]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" near line {mark.line + 1}" if mark else ""
@@ -82,6 +94,16 @@ def parse_yaml(text: str) -> dict[str, Any]:
             [error("yaml_not_mapping", "The file must describe a flow as named fields "
                    "(format, steps, connections, ...), not a single value or a list.")]
         )  # fmt: skip
+    if larger_than(loaded, MAX_VALUES):
+        raise DefinitionError(
+            [
+                error(
+                    "yaml_invalid",
+                    f"The file describes more than {MAX_VALUES:,} values (its aliases, *name, "
+                    "repeat too much); a flow needs far fewer.",
+                )
+            ]
+        )
     where = first_non_finite(loaded)
     if where is not None:
         raise DefinitionError(
@@ -92,6 +114,9 @@ def parse_yaml(text: str) -> dict[str, Any]:
                 )
             ]
         )
+    problem = first_unplain(loaded)
+    if problem is not None:
+        raise DefinitionError([error("yaml_invalid", f"The file holds {problem}.")])
     return loaded
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from orchestration.definitions.graph import FlowGraph
+from orchestration.engine import dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
@@ -71,6 +72,8 @@ def advance(tx: Transition, run: StepRun) -> None:
     check_instance_transition(tx.instance, InstanceStatus.COMPENSATED)
     tx.change(status=InstanceStatus.COMPENSATED, finished_at=tx.now)
     tx.event(ev.instance_finished(tx.instance, tx.actor, tx.instance.error))
+    if tx.instance.parent_step_run_id:
+        dispatch.resume_parent_after_commit(tx.instance.pk)
 
 
 def _undone_run(tx: Transition, step_id: str, run_id: int | None) -> StepRun | None:

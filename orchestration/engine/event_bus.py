@@ -185,7 +185,11 @@ def parents_of_orphans(now: datetime, limit: int = 200) -> list[int]:
     return list(
         FlowInstance.objects.filter(
             status__in=LIVE_INSTANCE,
-            parent_step_run__status__in=(StepStatus.CANCELLED, StepStatus.FAILED),
+            parent_step_run__status__in=(
+                StepStatus.CANCELLED,
+                StepStatus.SKIPPED,
+                StepStatus.FAILED,
+            ),
             parent_step_run__finished_at__lte=now - REPORT_GRACE,
         )
         .order_by()

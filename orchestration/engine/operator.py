@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from approvals.actions import cancel_step_tasks
 from audit.chain import Actor
+from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import compensation, dispatch, event_bus, outcomes
 from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
@@ -31,6 +34,8 @@ WORKING_CASE = (*OPEN_CASE, InstanceStatus.COMPENSATING)
 # Which step runs an operator may retry or skip (the case page offers only these). A
 # running step is being executed by a worker: it finishes, fails or times out first.
 RETRYABLE = (StepStatus.FAILED,)
+# A sub-flow step in these no longer waits for its child case.
+NOT_WAITING = (StepStatus.CANCELLED, StepStatus.SKIPPED)
 SKIPPABLE = (StepStatus.FAILED, StepStatus.WAITING, StepStatus.QUEUED, StepStatus.RETRY_WAIT)
 
 
@@ -91,12 +96,12 @@ def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
 
 def cancel_children(instance_id: int, reason: str) -> None:
     """Cancel the sub-flow cases of case `instance_id` whose parent step no longer waits for
-    them: it was cancelled (the parent ended, was cancelled or is rolled back) or it
-    timed out."""
+    them: it was cancelled (the parent ended, was cancelled or is rolled back), an
+    operator skipped it, or it timed out."""
     children = FlowInstance.objects.filter(
         # A cancelled run no longer waits for its child; a failed one (at its time limit)
         # leaves a child still at work, while a child that failed stays failed.
-        Q(parent_step_run__status=StepStatus.CANCELLED, status__in=WORKING_CASE)
+        Q(parent_step_run__status__in=NOT_WAITING, status__in=WORKING_CASE)
         | Q(parent_step_run__status=StepStatus.FAILED, status__in=LIVE_INSTANCE),
         parent_step_run__instance_id=instance_id,
         finished_at__isnull=True,
@@ -117,6 +122,29 @@ def _latest_attempt(run: StepRun) -> None:
         raise NotAllowedNow("A newer attempt of this step exists; act on that one instead.")
 
 
+def handled_by_error_path(graph: FlowGraph, run: StepRun, runs: Iterable[StepRun]) -> bool:
+    """Whether `run` failed and the case went on along its step's error path (one of
+    `runs`, the case's runs, is on it): the failure is dealt with, and retrying or
+    skipping the step would send the case down both paths at once."""
+    target = (graph.step(run.step_id) or {}).get("on_error")
+    return (
+        run.status == StepStatus.FAILED
+        and bool(target)
+        and any(r.step_id == target and r.pk > run.pk for r in runs)
+    )
+
+
+def _require_not_handled(tx: Transition, run: StepRun) -> None:
+    target = tx.step(run.step_id).get("on_error")
+    later = StepRun.objects.filter(instance=run.instance, step_id=target, pk__gt=run.pk)
+    if target and handled_by_error_path(tx.graph, run, later.only("id", "step_id")):
+        label = tx.step(target).get("label") or target
+        raise NotAllowedNow(
+            f"The case already went on along this step's error path (“{label}”), "
+            "so the step can no longer be retried or skipped."
+        )
+
+
 def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
     reason = _require_reason(reason)
     with transaction.atomic():
@@ -128,6 +156,7 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
             raise NotAllowedNow("Steps can only be retried in a case that has not finished.")
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
+        _require_not_handled(tx, run)
         _reopen(tx)
         retry = tx.new_run(
             run.step_id,
@@ -151,6 +180,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
             raise NotAllowedNow("Steps can only be skipped in a case that has not finished.")
         _latest_attempt(run)
         tx = Transition(run.instance, actor, timezone.now())
+        _require_not_handled(tx, run)
         _reopen(tx)
         tx.set_status(
             run,
@@ -160,6 +190,11 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
             actor=actor.label[:150],
         )
         cancel_step_tasks(run, f"The step was skipped: {reason}")
+        if run.kind == "subflow":
+            # Nobody waits for the sub-flow case any more.
+            dispatch.cancel_children_after_commit(
+                run.instance_id, f"the step was skipped: {reason}"
+            )
         tx.change(outputs={**tx.instance.outputs, run.step_id: output or {}})
         tx.event(ev.step_operated(run.instance, run, "skipped", actor, reason))
         if "compensates" in run.state:

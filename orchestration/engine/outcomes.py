@@ -18,6 +18,7 @@ from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import MAX_EVENTS_PER_INSTANCE, Transition
 from orchestration.json_numbers import first_non_finite
+from orchestration.json_values import first_unplain
 from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import (
     Done,
@@ -201,6 +202,8 @@ def _next_move(
                 status=StepStatus.RETRY_WAIT,
                 due_at=tx.now + timedelta(seconds=delay),
                 idempotency_key=run.idempotency_key,
+                # A compensation's bookkeeping (what it undoes, what comes next) goes on.
+                state=run.state,
             )
             tx.retries.append((retry, delay))
 
@@ -268,10 +271,14 @@ def _unstorable(result: Result) -> StepError | None:
     make the database refuse the whole transition, again at every redelivery: the step
     fails instead, and can take its error path."""
     for name in ("output", "data"):
-        where = first_non_finite(getattr(result, name, None), name)
+        value = getattr(result, name, None)
+        where = first_non_finite(value, name)
         if where is not None:
             return PermanentError(
                 "The step gave an infinite or undefined number (NaN or infinity) "
                 f"in {where}, which cannot be stored."
             )
+        problem = first_unplain(value, name)
+        if problem is not None:
+            return PermanentError(f"The step gave {problem}.")
     return None

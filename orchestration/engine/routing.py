@@ -9,20 +9,28 @@ from orchestration.engine.transition import Transition
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.steps.base import PermanentError
 
+# Steps that choose one path out: the first connection whose condition holds, else the
+# default. The lint's list (definitions/rules/paths.py) is the same.
+EXCLUSIVE = ("branch", "approval", "decision")
+
 
 def next_steps(tx: Transition, step: dict[str, Any]) -> list[str]:
-    """Targets of the connections to follow out of `step`, in order."""
+    """Targets of the connections to follow out of `step`, in order: one for a step that
+    chooses a path, every one for the others (whose conditions the lint calls ignored)."""
     outgoing = tx.graph.outgoing(step["id"])
-    if not any(c.get("condition") for c in outgoing):
+    if step["kind"] not in EXCLUSIVE:
         return [c["to"] for c in outgoing if not c.get("default")] or [c["to"] for c in outgoing]
-    context = tx.context()
-    for connection in outgoing:
-        condition = connection.get("condition")
-        if condition and _holds(step["id"], condition, context):
-            return [connection["to"]]
-    fallback = [c["to"] for c in outgoing if c.get("default") or not c.get("condition")]
+    if any(c.get("condition") for c in outgoing):
+        context = tx.context()
+        for connection in outgoing:
+            condition = connection.get("condition")
+            if condition and _holds(step["id"], condition, context):
+                return [connection["to"]]
+    fallback = [c for c in outgoing if c.get("default")] or [
+        c for c in outgoing if not c.get("condition")
+    ]
     if fallback:
-        return fallback[:1]
+        return [fallback[0]["to"]]
     raise PermanentError(
         f"None of the conditions after step '{step['id']}' matched, and it has no default path."
     )

@@ -25,7 +25,7 @@ PERIODS = [
 
 def _version(flow: Flow, number: str | None) -> FlowVersion | None:
     versions = flow.versions.order_by("-number")
-    if number and number.isdigit():
+    if number and number.isascii() and number.isdigit() and len(number) < 10:
         return versions.filter(number=int(number)).first()
     return (
         versions.filter(status=VersionStatus.PUBLISHED).first()

@@ -28,8 +28,25 @@ class WaitTimedOut(PermanentError):
 
 
 def event_key(ctx: StepContext) -> str:
+    """The key an event is correlated by, as text: "order-17", 17 -> "17", true -> "true".
+    A key that is missing or not a single value would match the wrong events."""
     text = ctx.config.get("key")
-    return str(evaluate_or_fail(ctx, text, "the event key")) if text else ""
+    if not text:
+        return ""
+    value = evaluate_or_fail(ctx, text, "the event key")
+    if value is None or value == "":
+        raise PermanentError(
+            f"The event key ({text}) is empty in this case, so it cannot tell which event is meant."
+        )
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict | list):
+        raise PermanentError(
+            f"The event key ({text}) must be a single text or number, not a list or a record."
+        )
+    return str(value)
 
 
 @register

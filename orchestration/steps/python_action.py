@@ -69,7 +69,8 @@ class ActionStep(StepExecutor):
         }
         if problems := schema_problems(found.input_schema, arguments):
             raise PermanentError(f"Action '{name}' got bad arguments: {'; '.join(problems)}")
-        output = found.function(**arguments)
+        result = found.function(**arguments)
+        output = {} if result is None else result  # an action that only does something
         if problems := schema_problems(found.output_schema, output):
             raise PermanentError(f"Action '{name}' gave a bad result: {'; '.join(problems)}")
         return Done(output=output)

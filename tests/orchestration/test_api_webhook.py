@@ -131,6 +131,12 @@ def test_malformed_json_names_the_problem(client, api):
         ('{"amount": 1e999}', "the number 1e999 is too large"),
         ('{"amount": NaN}', "NaN is not a number JSON allows"),
         ('{"amount": -Infinity}', "-Infinity is not a number JSON allows"),
+        ('{"amount": ' + "9" * 5000 + "}", "a number has over 100 digits"),
+        (
+            '{"meta": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "the data is nested more than 100 levels deep",
+        ),
+        ('{"supplier": "\\ud800"}', "it holds text that is not valid Unicode (at supplier)"),
     ],
 )
 def test_numbers_json_does_not_allow_are_refused_and_nothing_is_stored(client, api, body, problem):
@@ -184,6 +190,35 @@ def test_an_overlong_key_is_refused_not_cut_short(client, api, header):
     assert response.status_code == 400
     assert response.json()["error"] == f"The {header} header is longer than 200 characters."
     assert api["started"] == []
+
+
+def test_a_business_key_in_utf8_is_kept_as_sent(client, api):
+    # The test client, like a WSGI server, hands header bytes on as Latin-1 text.
+    sent = "Müller-17".encode().decode("latin-1")
+    response = post(
+        client, "invoice-approval", {"amount": 1}, api["secret"], **{"X-Business-Key": sent}
+    )
+    assert response.status_code == 201
+    assert api["started"][0][2]["business_key"] == "Müller-17"
+
+
+def test_a_key_that_is_not_utf8_is_refused(client, api):
+    sent = "M\xfcller".encode("latin-1").decode("latin-1")  # Latin-1 bytes, not UTF-8
+    response = post(
+        client, "invoice-approval", {"amount": 1}, api["secret"], **{"X-Business-Key": sent}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "The X-Business-Key header is not UTF-8 text."
+    assert api["started"] == []
+
+
+def test_a_replay_whose_body_differs_only_in_true_for_1_is_refused(client, api):
+    key = {"Idempotency-Key": "k-2"}
+    post(client, "invoice-approval", {"amount": 5, "meta": {"flag": 1}}, api["secret"], **key)
+    other = post(
+        client, "invoice-approval", {"amount": 5, "meta": {"flag": True}}, api["secret"], **key
+    )
+    assert other.status_code == 422
 
 
 def test_the_api_needs_no_session_or_csrf(api):

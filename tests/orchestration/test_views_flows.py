@@ -121,6 +121,13 @@ class TestFlowPage:
         assert "/flows/invoice-approval/editor/" in content
         assert "/flows/invoice-approval/handoff/" in content
 
+    @pytest.mark.parametrize("version", ["²", "9" * 5000, "x"])
+    def test_the_handoff_map_takes_an_odd_version_as_none_given(self, world, as_user, version):  # noqa: F811
+        response = as_user(world.owner).get(
+            reverse("orchestration:handoff", args=[world.flow.slug]), {"version": version}
+        )
+        assert response.status_code == 200
+
     def test_recent_cases_say_where_each_case_is_now(self, world, as_user):  # noqa: F811
         world.version.definition = {"steps": [{"id": "post", "label": "Post to the ledger"}]}
         world.version.save(update_fields=["definition"])

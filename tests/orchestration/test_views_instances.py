@@ -87,6 +87,13 @@ class TestInstanceList:
         older = client.get(reverse(LIST), {"created_to": until}).context["instances"]
         assert [i.pk for i in older] == [old.pk]
 
+    def test_the_first_and_last_days_of_the_calendar_bound_nothing(self, world, as_user):  # noqa: F811
+        client = as_user(world.owner)
+        for bounds in ({"created_from": "0001-01-01"}, {"created_to": "9999-12-31"}):
+            response = client.get(reverse(LIST), bounds)
+            assert response.status_code == 200
+            assert world.instance in response.context["instances"]
+
     def test_it_pages_by_id_without_offsets_and_keeps_filters(self, world, as_user):  # noqa: F811
         FlowInstanceFactory.create_batch(PAGE_SIZE + 5, version=world.version, status="running")
         client = as_user(world.owner)

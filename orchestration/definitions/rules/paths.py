@@ -169,6 +169,16 @@ def _default_paths(subject: Subject) -> Iterator[Problem]:
     for step in subject.steps:
         kind = step.get("kind")
         outgoing = subject.graph.outgoing(step["id"])
+        open_paths = [c for c in outgoing if not c.get("condition")]
+        if kind in EXCLUSIVE and len(open_paths) > 1:
+            names = " and ".join(f"'{c['to']}'" for c in open_paths[:2])
+            yield error(
+                "several_open_paths",
+                f"{label(step)} takes only one path, but the connections to {names} have no "
+                "condition. Give each a condition, and mark one as the default ('Otherwise').",
+                step_id=step["id"],
+            )
+            continue
         if kind not in EXCLUSIVE or not outgoing or any(c.get("default") for c in outgoing):
             continue
         if kind == "branch" or any(c.get("condition") for c in outgoing):

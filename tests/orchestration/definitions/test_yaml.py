@@ -44,6 +44,34 @@ def test_it_names_where_a_number_json_cannot_hold_is():
     )
 
 
+def alias_bomb(levels: int) -> str:
+    text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for n in range(1, levels + 1):
+        text += f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]\n"
+    return text
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x-a: !!binary aGVsbG8=\n", "The file holds bytes, which JSON cannot hold (at x-a)."),
+        ("x-a: !!set {a, b}\n", "The file holds a set, which JSON cannot hold (at x-a)."),
+        ("x-a: " + "9" * 5000 + "\n", "The file holds a number with over 100 digits."),
+        ("x-a: " + "[" * 3000 + "]" * 3000 + "\n", "The file nests more than 100 levels deep."),
+        ('x-a: "\\ud800"\n', "The file holds text that is not valid Unicode (at x-a)."),
+        (
+            alias_bomb(7),
+            "The file describes more than 100,000 values (its aliases, *name, repeat too "
+            "much); a flow needs far fewer.",
+        ),
+    ],
+)
+def test_what_json_cannot_hold_is_refused_with_a_problem_not_a_crash(text, message):
+    with pytest.raises(DefinitionError) as refused:
+        parse_yaml(text)
+    assert [p.message for p in refused.value.problems] == [message]
+
+
 def test_it_keeps_yes_no_and_dates_as_text():
     loaded = parse_yaml("a: yes\nb: no\nc: 2026-01-01\nd: true\ne: on\n")
     assert loaded == {"a": "yes", "b": "no", "c": "2026-01-01", "d": True, "e": "on"}

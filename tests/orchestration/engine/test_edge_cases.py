@@ -1,0 +1,320 @@
+"""Cases a process owner builds that once went wrong: a compensation retried, a sub-flow
+step skipped or rolled back, a failure already handled by its error path, an action's
+answer that JSON cannot hold, an empty event key, and a step that chooses a path."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import timedelta
+
+import pytest
+
+from audit.chain import Actor
+from orchestration.definitions.lint import validate
+from orchestration.engine.api import (
+    NotAllowedNow,
+    emit_event,
+    retry_step,
+    skip_step,
+    start_instance,
+)
+from orchestration.models import FlowInstance, InstanceStatus, StepRun, StepStatus
+from orchestration.steps.base import PermanentError, RetryableError
+from orchestration.steps.python_action import action
+from tests.orchestration.factories import definition, link, published, step
+
+ACTOR = Actor.system("test")
+CALLS: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def _no_calls_yet():
+    CALLS.clear()
+
+
+def count(name: str) -> int:
+    CALLS[name] = CALLS.get(name, 0) + 1
+    return CALLS[name]
+
+
+@action("tests.edge.refund_fails_once", label="Refund, busy the first time")
+def refund_fails_once() -> dict:
+    if count("refund") < 2:
+        raise RetryableError("the refund service is busy")
+    return {"refunded": True}
+
+
+@action("tests.edge.ok", label="Works")
+def ok() -> dict:
+    return {"ok": True}
+
+
+@action("tests.edge.declined_once", label="Declined the first time")
+def declined_once() -> dict:
+    if count("pay") < 2:
+        raise PermanentError("card declined")
+    return {"paid": True}
+
+
+@action("tests.edge.booked_at", label="Books and says when, as a Python date")
+def booked_at() -> dict:
+    count("booked_at")
+    return {"booked_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+
+
+@action("tests.edge.nothing", label="Does something and answers nothing")
+def nothing() -> None:
+    count("nothing")
+
+
+def start(version, data=None):
+    return start_instance(version, data or {}, trigger="manual", actor=ACTOR)
+
+
+def runs(instance, step_id: str) -> list[StepRun]:
+    return list(StepRun.objects.filter(instance=instance, step_id=step_id).order_by("id"))
+
+
+def errors(defn: dict) -> list:
+    return [p for p in validate(defn) if p.severity == "error"]
+
+
+def test_a_retried_compensation_goes_on_rolling_back(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("book", "action", config={"action": "tests.edge.ok"}, compensation="unbook"),
+            step("charge", "action", config={"action": "tests.edge.ok"}, compensation="refund"),
+            step(
+                "refund",
+                "action",
+                config={"action": "tests.edge.refund_fails_once"},
+                retry={"attempts": 3, "backoff_seconds": 0.01, "jitter": False},
+            ),
+            step("unbook", "set", config={"assign": {"unbooked": "true"}}),
+            step("no_stock", "end", config={"result": "failure", "reason": "No stock"}),
+        ],
+        [link("start", "book"), link("book", "charge"), link("charge", "no_stock")],
+    )
+    version = published(defn)
+    instance = start(version)
+    engine.run()
+    engine.sweep(later=timedelta(seconds=5))
+    instance.refresh_from_db()
+    refunds = runs(instance, "refund")
+    assert [r.status for r in refunds] == [StepStatus.FAILED, StepStatus.SUCCEEDED]
+    assert refunds[1].state["compensates"] == "charge"
+    assert [r.status for r in runs(instance, "unbook")] == [StepStatus.SUCCEEDED]
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert CALLS["refund"] == 2
+
+
+def child_flow(slug: str = "child", rolls_back: bool = False) -> None:
+    if rolls_back:
+        steps = [
+            step("start", "start"),
+            step("do", "set", config={"assign": {"done": "true"}}, compensation="undo"),
+            step("undo", "set", config={"assign": {"undone": "true"}}),
+            step("no", "end", config={"result": "failure", "reason": "Rolled back"}),
+        ]
+        connections = [link("start", "do"), link("do", "no")]
+    else:
+        steps = [
+            step("start", "start"),
+            step("hold", "wait", config={"event": "tests.go", "key": "'k'"}),
+            step("end", "end"),
+        ]
+        connections = [link("start", "hold"), link("hold", "end")]
+    published(definition(steps, connections), slug=slug)
+
+
+def parent_flow(**call: object):
+    return published(
+        definition(
+            [
+                step("start", "start"),
+                step("call", "subflow", config={"flow": "child"}, **call),
+                step("end", "end"),
+                step("fallback", "end", config={"result": "failure", "reason": "Child failed"}),
+            ],
+            [link("start", "call"), link("call", "end")],
+        ),
+        slug="parent",
+    )
+
+
+def test_skipping_a_waiting_sub_flow_step_cancels_its_child_case(engine):
+    child_flow()
+    parent = start(parent_flow())
+    engine.run()
+    (call,) = runs(parent, "call")
+    assert call.status == StepStatus.WAITING
+    skip_step(call.pk, actor=ACTOR, reason="Done by hand")
+    engine.run()
+    parent.refresh_from_db()
+    child = FlowInstance.objects.get(parent_step_run=call)
+    assert parent.status == InstanceStatus.SUCCEEDED
+    assert child.status == InstanceStatus.CANCELLED
+
+
+def test_a_child_case_that_rolls_back_tells_its_parent_at_once(engine):
+    child_flow(rolls_back=True)
+    parent = start(parent_flow(on_error="fallback"))
+    engine.run()
+    child = FlowInstance.objects.get(parent_step_run__instance=parent)
+    parent.refresh_from_db()
+    assert child.status == InstanceStatus.COMPENSATED
+    assert runs(parent, "call")[0].status == StepStatus.FAILED
+    assert parent.status == InstanceStatus.FAILED
+    assert parent.error == "Child failed"
+
+
+def test_a_failure_its_error_path_handles_can_no_longer_be_retried_or_skipped(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step(
+                "pay",
+                "action",
+                label="Charge the card",
+                config={"action": "tests.edge.declined_once"},
+                on_error="ask",
+            ),
+            step("ask", "wait", label="Ask the customer", config={"event": "t.a", "key": "'x'"}),
+            step("ship", "set", config={"assign": {"shipped": "true"}}),
+            step("paid", "end"),
+            step("refused", "end", config={"result": "failure", "reason": "Declined"}),
+        ],
+        [link("start", "pay"), link("pay", "ship"), link("ship", "paid"), link("ask", "refused")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    (pay,) = runs(instance, "pay")
+    assert pay.status == StepStatus.FAILED
+    for act in (retry_step, skip_step):
+        with pytest.raises(NotAllowedNow, match="error path \\(“Ask the customer”\\)"):
+            act(pay.pk, actor=ACTOR, reason="Try again")
+    engine.run()
+    instance.refresh_from_db()
+    assert "shipped" not in instance.data
+    assert runs(instance, "ask")[0].status == StepStatus.WAITING
+
+
+def action_flow(name: str) -> dict:
+    return definition(
+        [
+            step("start", "start"),
+            step("act", "action", config={"action": name}, on_error="handle"),
+            step("handle", "set", config={"assign": {"handled": "true"}}),
+            step("end", "end"),
+        ],
+        [link("start", "act"), link("act", "end"), link("handle", "end")],
+    )
+
+
+def test_an_answer_json_cannot_hold_fails_the_step_once_and_takes_its_error_path(engine):
+    instance = start(published(action_flow("tests.edge.booked_at")))
+    engine.run()
+    engine.sweep(later=timedelta(hours=2))
+    instance.refresh_from_db()
+    (act,) = runs(instance, "act")
+    assert act.status == StepStatus.FAILED
+    assert (
+        act.error == "The step gave a date and time, which JSON cannot hold (at output.booked_at)."
+    )
+    assert instance.data["handled"] is True
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert CALLS["booked_at"] == 1
+
+
+def test_an_action_that_answers_nothing_succeeds_with_an_empty_output(engine):
+    instance = start(published(action_flow("tests.edge.nothing")))
+    engine.run()
+    instance.refresh_from_db()
+    (act,) = runs(instance, "act")
+    assert act.status == StepStatus.SUCCEEDED and act.output == {}
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def wait_flow() -> dict:
+    return definition(
+        [
+            step("start", "start"),
+            step("hold", "wait", config={"event": "tests.paid", "key": "data.ref"}),
+            step("end", "end"),
+        ],
+        [link("start", "hold"), link("hold", "end")],
+    )
+
+
+def test_a_wait_whose_key_is_empty_fails_instead_of_waiting_for_none(engine):
+    instance = start(published(wait_flow()), {"ref": None})
+    engine.run()
+    (hold,) = runs(instance, "hold")
+    assert hold.status == StepStatus.FAILED
+    assert "The event key (data.ref) is empty in this case" in hold.error
+
+
+@pytest.mark.parametrize("ref, key", [(True, "true"), (17, "17"), (17.0, "17"), ("o-1", "o-1")])
+def test_event_keys_are_written_as_the_flow_writes_them(engine, ref, key):
+    instance = start(published(wait_flow()), {"ref": ref})
+    engine.run()
+    (hold,) = runs(instance, "hold")
+    assert hold.state["key"] == key
+    emit_event("tests.paid", key, {}, actor=ACTOR)
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def test_a_condition_on_a_step_that_chooses_no_path_is_ignored_as_the_lint_says(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("prep", "set", config={"assign": {"x": "1"}}),
+            step("end", "end"),
+        ],
+        [link("start", "prep"), link("prep", "end", condition="data.x > 5")],
+    )
+    assert [p.code for p in validate(defn)] == ["condition_ignored"]
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+
+
+def branch_flow(*route_links: dict) -> dict:
+    return definition(
+        [
+            step("start", "start"),
+            step("route", "branch"),
+            *[step(name, "set", config={"assign": {name: "true"}}) for name in "abc"],
+            step("end", "end"),
+        ],
+        [
+            link("start", "route"),
+            *route_links,
+            *[link(name, "end") for name in "abc"],
+        ],
+    )
+
+
+def test_a_branch_with_several_paths_without_a_condition_is_refused():
+    defn = branch_flow(link("route", "a"), link("route", "b"), link("route", "c", default=True))
+    (problem,) = errors(defn)
+    assert problem.code == "several_open_paths" and problem.step_id == "route"
+    assert "the connections to 'a' and 'b' have no condition" in problem.message
+
+
+def test_a_branch_takes_one_path_the_default_when_no_condition_holds(engine):
+    defn = branch_flow(
+        link("route", "a", condition="data.n > 10"),
+        link("route", "b", condition="data.n > 5"),
+        link("route", "c", default=True),
+    )
+    assert errors(defn) == []
+    instance = start(published(defn), {"n": 1})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert [k for k in "abc" if instance.data.get(k)] == ["c"]
