@@ -54,7 +54,8 @@ RESERVED_SLUGS = frozenset({"new", "import", "editor", "handoff", "api"})
 
 
 def _unique_slug(name: str) -> str:
-    base = slugify(name)[:70] or "flow"
+    # Slugs take hyphens only (the definition format's rule), so exports import again.
+    base = slugify(name).replace("_", "-").strip("-")[:70] or "flow"
     slug, n = base, 1
     while slug in RESERVED_SLUGS or Flow.objects.filter(slug=slug).exists():
         n += 1
@@ -98,8 +99,8 @@ def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]
     user_model = get_user_model()
     if prefix == "user" and (person := user_model.objects.filter(username=name).first()):
         return {"user": person}, []
-    what = {"team": "team", "user": "user"}.get(prefix, "owner")
-    message = f"The {field.replace('_', ' ')} '{text}' names a {what} Podium does not know."
+    what = {"team": "a team", "user": "a user"}.get(prefix, "an owner")
+    message = f"The {field.replace('_', ' ')} '{text}' names {what} Podium does not know."
     return {}, [error("unknown_owner", message, field=f"flow.{field}")]
 
 

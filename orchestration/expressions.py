@@ -204,8 +204,11 @@ def _parse_error(text: str, raw: str) -> ExpressionError:
     lines = text.split("\n")
     position = sum(len(part) + 1 for part in lines[: line - 1]) + column - 1
     position = max(0, min(position, len(text)))
-    if "<EOF>" in detail:
+    if "<EOF>" in detail and not text[position:].strip():
         what = "it ends too early (something is missing at the end)"
+    elif "<EOF>" in detail:
+        left_over = text[position : position + 10].rstrip()
+        what = f"{left_over!r} is not expected there (is it left over?)"
     elif "token recognition error" in detail:
         what = f"the character {text[position : position + 1]!r} is not allowed there"
     else:

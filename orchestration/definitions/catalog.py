@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestration.definitions.durations import LONGEST_MINUTES, LONGEST_SECONDS, SECONDS
+
 CATEGORIES = ("Triggers", "Tasks", "Logic", "People & AI", "Events", "End")
 
 _CEL = {"type": "string", "minLength": 1}
@@ -72,11 +74,13 @@ PROVIDER = _obj(
 
 ESCALATION = _obj(
     {
-        "after_minutes": {"type": "number", "exclusiveMinimum": 0},
+        # Whole minutes: the inbox counts escalation stages in minutes.
+        "after_minutes": {"type": "integer", "minimum": 1, "maximum": LONGEST_MINUTES},
         "action": {"enum": ["notify", "reassign"]},
         "to": {"anyOf": [_TARGET, {"type": "array", "items": {"type": "string"}}]},
     },
     ("after_minutes", "action"),
+    allOf=[_when("action", "reassign", ["to"])],
 )
 
 _PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
@@ -211,7 +215,7 @@ _KINDS = [
         "Pauses the case for a while or until a moment.",
         "Events",
         _obj(
-            {"duration_seconds": {"type": "number", "exclusiveMinimum": 0}, "until": _CEL},
+            {"duration_seconds": SECONDS, "until": _CEL},
             oneOf=[{"required": ["duration_seconds"]}, {"required": ["until"]}],
         ),
         waits=True,
@@ -237,8 +241,8 @@ _KINDS = [
             {
                 "event": {"type": "string", "minLength": 1},
                 "key": _CEL,
-                "timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
-                "window_seconds": {"type": "number", "minimum": 0},
+                "timeout_seconds": SECONDS,
+                "window_seconds": {"type": "number", "minimum": 0, "maximum": LONGEST_SECONDS},
                 "on_timeout": _STEP_REF,
             },
             ("event",),

@@ -7,6 +7,8 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from orchestration.definitions.durations import LONGEST_MINUTES, LONGEST_SECONDS
+
 TYPE_WORDS = {
     "string": "text",
     "integer": "a whole number",
@@ -80,8 +82,11 @@ def _pattern_hint(field: str | None, value: Any) -> str:
             "underscores, starting with a letter (at most 63 characters)."
         )
     if last in ("owner", "exception_owner"):
+        owner = last.replace("_", " ")
+        if (field or "").startswith("flow."):
+            return f"the {owner} '{value}' must look like 'team:<team name>' or 'user:<username>'."
         return (
-            f"the {last} '{value}' must look like 'team:<team name>', "
+            f"the {owner} '{value}' must look like 'team:<team name>', "
             "'user:<username>' or 'system:<name>'."
         )
     if last == "slug":
@@ -92,7 +97,8 @@ def _pattern_hint(field: str | None, value: Any) -> str:
 def _bound(rule: str, expected: Any) -> str:
     return {
         "minimum": f"must be at least {expected}",
-        "maximum": f"must be at most {expected}",
+        "maximum": f"must be at most {expected}"
+        + (" (ten years)" if expected in (LONGEST_SECONDS, LONGEST_MINUTES) else ""),
         "exclusiveMinimum": f"must be more than {expected}",
         "exclusiveMaximum": f"must be less than {expected}",
         "minLength": "must not be empty"

@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from orchestration.definitions.durations import LONGEST_MINUTES, LONGEST_SECONDS, SECONDS
 from orchestration.definitions.messages import describe, dotted_path
 from orchestration.definitions.problems import Problem, error
 
@@ -21,6 +22,9 @@ OWNER_PATTERN = r"^(team|user|system):.+$"
 EXTENSIONS = {"^x-": {}}
 
 _OWNER = {"type": "string", "pattern": OWNER_PATTERN}
+# A flow answers to people: a team or a user, never a system.
+FLOW_OWNER_PATTERN = r"^(team|user):.+$"
+_FLOW_OWNER = {"type": "string", "pattern": FLOW_OWNER_PATTERN}
 
 STEP = {
     "type": "object",
@@ -43,17 +47,21 @@ STEP = {
             "additionalProperties": False,
             "properties": {
                 "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
-                "backoff_seconds": {"type": "number", "minimum": 0},
-                "max_backoff_seconds": {"type": "number", "minimum": 0},
+                "backoff_seconds": {"type": "number", "minimum": 0, "maximum": LONGEST_SECONDS},
+                "max_backoff_seconds": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": LONGEST_SECONDS,
+                },
                 "jitter": {"type": "boolean"},
             },
         },
-        "timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
+        "timeout_seconds": SECONDS,
         "sla": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "minutes": {"type": "number", "exclusiveMinimum": 0},
+                "minutes": {"type": "number", "exclusiveMinimum": 0, "maximum": LONGEST_MINUTES},
                 "business_hours": {"type": "boolean"},
             },
         },
@@ -98,8 +106,8 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                 "name": {"type": "string", "minLength": 1, "maxLength": 200},
                 "slug": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,79}$"},
                 "description": {"type": "string"},
-                "owner": _OWNER,
-                "exception_owner": _OWNER,
+                "owner": _FLOW_OWNER,
+                "exception_owner": _FLOW_OWNER,
             },
         },
         "input_schema": {"type": "object"},

@@ -36,7 +36,7 @@ class HttpStep(StepExecutor):
         request = HttpRequest(
             method=str(config.get("method", "GET")).upper(),
             url=url,
-            headers={str(k): str(v) for k, v in (config.get("headers") or {}).items()},
+            headers=_headers(ctx),
             body=body,
             idempotency_key=ctx.run.idempotency_key,
             timeout=float(
@@ -51,3 +51,22 @@ class HttpStep(StepExecutor):
             if config.get("when_paused") == "take_error_path":
                 raise CircuitOpenNoWait(paused.message) from paused
             raise
+
+
+def _headers(ctx: StepContext) -> dict[str, str]:
+    """The request's headers, placeholders filled in from the case."""
+    headers = {}
+    for name, template in (ctx.config.get("headers") or {}).items():
+        try:
+            value = render_template(str(template), ctx.expression_context)
+        except ExpressionError as exc:
+            raise PermanentError(
+                f"Step '{ctx.step['id']}': the header '{name}' failed: {exc}"
+            ) from exc
+        if "\r" in value or "\n" in value:
+            # A line break would end the header and let the case's data write others.
+            raise PermanentError(
+                f"Step '{ctx.step['id']}': the header '{name}' would hold a line break."
+            )
+        headers[str(name)] = value
+    return headers

@@ -87,6 +87,14 @@ def _references(subject: Subject, step: dict[str, Any]) -> Iterator[Problem]:
                 step_id=step["id"],
                 field=field,
             )
+        elif target == subject.graph.start_step_id:
+            yield error(
+                "into_start",
+                f"{label(step)} names the start step as its {PATH_NAMES[field]}; "
+                "nothing may lead back to the start.",
+                step_id=step["id"],
+                field=field,
+            )
 
 
 @cache
@@ -138,6 +146,8 @@ def _input_schema(definition: dict[str, Any]) -> Iterator[Problem]:
 
 
 def _output_schema(step: dict[str, Any]) -> Iterator[Problem]:
-    message = _schema_problem(step.get("output_schema"), f"{label(step)}'s output schema")
+    message = _schema_problem(
+        step.get("output_schema"), f"The output schema of step '{step['id']}'"
+    )
     if message:
         yield error("output_schema_invalid", message, step_id=step["id"], field="output_schema")

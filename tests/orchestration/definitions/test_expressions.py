@@ -44,6 +44,19 @@ def test_it_reports_a_parse_error_with_its_position():
     assert "character 14" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("data.x )", "character 8: ')' is not expected there (is it left over?)."),
+        ("(data.x", "character 8: it ends too early (something is missing at the end)."),
+    ],
+)
+def test_it_tells_text_left_over_from_text_missing_at_the_end(text, what):
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression(text)
+    assert caught.value.message == f"The expression could not be read at {what}"
+
+
 def test_it_reports_the_position_on_a_later_line():
     with pytest.raises(ExpressionError) as caught:
         compile_expression("data.a &&\n  ) ")

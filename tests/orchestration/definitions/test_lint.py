@@ -253,6 +253,19 @@ def test_it_rejects_an_error_path_to_a_missing_step():
     )
 
 
+def test_it_rejects_an_error_path_back_to_the_start():
+    problem = the(simple(assign("work") | {"on_error": "start"}), "into_start")
+    assert (problem.step_id, problem.field) == ("work", "on_error")
+    assert problem.message == (
+        "Step 'work' names the start step as its error path; nothing may lead back to the start."
+    )
+
+
+def test_it_names_the_step_whose_output_schema_is_not_a_json_schema():
+    problem = the(simple(assign("work") | {"output_schema": {"type": 5}}), "output_schema_invalid")
+    assert problem.message.startswith("The output schema of step 'work' is not a valid JSON Schema")
+
+
 def test_it_rejects_an_expiry_path_to_a_missing_step():
     ask = step("ask", "approval", config={"assignees": ["team:Finance"], "expiry_path": "gone"})
     problem = the(simple(ask), "unknown_step_reference")

@@ -2,7 +2,7 @@ from orchestration.definitions import checksum
 from orchestration.definitions.graph import FlowGraph
 from orchestration.definitions.lint import validate
 from orchestration.definitions.schema import schema_problems
-from tests.orchestration.definitions.builders import assign, simple, the
+from tests.orchestration.definitions.builders import assign, only, simple, the
 from tests.orchestration.factories import link, step
 
 
@@ -63,3 +63,31 @@ def test_the_checksum_ignores_key_order():
     assert checksum({"a": 1, "b": [1, {"c": 2, "d": 3}]}) == checksum(
         {"b": [1, {"d": 3, "c": 2}], "a": 1}
     )
+
+
+def test_waits_longer_than_ten_years_are_refused():
+    work = assign("work") | {"retry": {"backoff_seconds": 1e12}}
+    problem = the(simple(work), "schema")
+    assert (problem.step_id, problem.field) == ("work", "retry.backoff_seconds")
+    assert problem.message == (
+        "Step 'work': 'retry.backoff_seconds' must be at most 316224000 (ten years)."
+    )
+    timer = step("wait", "timer", config={"duration_seconds": 1e12})
+    assert the(simple(timer), "config_invalid").field == "config.duration_seconds"
+
+
+def test_an_escalation_stage_counts_whole_minutes_and_a_reassignment_says_to_whom():
+    approval = step(
+        "ok",
+        "approval",
+        config={
+            "assignees": "team:Finance",
+            "escalation": [
+                {"after_minutes": 0.5, "action": "notify"},
+                {"after_minutes": 60, "action": "reassign"},
+            ],
+        },
+    )
+    messages = [p.message for p in only(simple(approval), "config_invalid")]
+    assert "Step 'ok': 'config.escalation[0].after_minutes' must be a whole number." in messages
+    assert any("config.escalation[1]" in m and "'to'" in m for m in messages), messages

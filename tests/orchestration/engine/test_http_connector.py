@@ -62,6 +62,27 @@ def test_it_posts_the_body_and_keeps_the_answer_as_output(engine, allow_loopback
     assert request["headers"]["Idempotency-Key"] == calls(instance)[0].idempotency_key
 
 
+def test_header_placeholders_are_filled_in_from_the_case(engine, allow_loopback):
+    defn = http_flow("http://127.0.0.1")
+    with scripted_server(Reply(200, {})) as server:
+        config = defn["steps"][1]["config"]
+        config["url"] = server.url + "/orders/{{ data.order }}"
+        config["headers"] = {"X-Invoice": "{{ data.order }}", "X-Source": "podium"}
+        instance = run_flow(engine, defn)
+    assert instance.status == InstanceStatus.SUCCEEDED
+    headers = server.requests[0]["headers"]
+    assert (headers["X-Invoice"], headers["X-Source"]) == ("A1", "podium")
+
+
+def test_a_header_that_would_hold_a_line_break_fails_the_step(engine, allow_loopback):
+    defn = http_flow("http://127.0.0.1", on_error="handle")
+    defn["steps"][1]["config"]["headers"] = {"X-Invoice": "{{ data.order }}"}
+    instance = run_flow(engine, defn, {"order": "A1\r\nX-Admin: yes", "amount": 5})
+    (call,) = calls(instance)
+    assert call.error == "Step 'call': the header 'X-Invoice' would hold a line break."
+    assert instance.data["handled"] is True
+
+
 def test_a_server_failing_twice_succeeds_on_the_third_attempt_with_one_idempotency_key(
     engine, allow_loopback
 ):
