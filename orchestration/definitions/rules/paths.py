@@ -103,22 +103,51 @@ def _endless_cycles(subject: Subject) -> Iterator[Problem]:
         )
 
 
-def _origins(subject: Subject, connection: dict) -> set[tuple[str, int, bool]]:
-    """The nearest splits upstream of a connection: (split step, its path number, exclusive)."""
+# A step's error, expiry and timeout paths are alternatives to its connections.
+ALTERNATIVE_PATHS = ("on_error", "config.expiry_path", "config.on_timeout")
+
+
+def _alternatives_into(subject: Subject) -> dict[str, list[tuple[str, int]]]:
+    """For each step some other step names as an alternative path: (that step, the path's
+    number among its alternatives, counting after its connections)."""
+    into: dict[str, list[tuple[str, int]]] = {}
+    for step in subject.steps:
+        paths = [t for f, t in subject.references(step) if f in ALTERNATIVE_PATHS]
+        first = len(subject.graph.outgoing(step["id"]))
+        for number, target in enumerate(paths, start=first):
+            into.setdefault(target, []).append((step["id"], number))
+    return into
+
+
+def _origins(
+    subject: Subject, connection: dict, into: dict[str, list[tuple[str, int]]] | None = None
+) -> set[tuple[str, int, bool]]:
+    """The nearest splits upstream of a connection: (split step, its path number, exclusive).
+    Given `into` (_alternatives_into), a step with an error, expiry or timeout path counts
+    as an exclusive split between its connections and those paths."""
     found: set[tuple[str, int, bool]] = set()
     todo, seen = [connection], set()
     while todo:
         via = todo.pop()
         source = via["from"]
+        if "number" in via:  # reached along an alternative path of `source`
+            found.add((source, via["number"], True))
+            continue
         outgoing = subject.graph.outgoing(source)
-        kind = (subject.graph.step(source) or {}).get("kind")
-        if len(outgoing) > 1 and kind in (*EXCLUSIVE, "parallel"):
+        step = subject.graph.step(source) or {}
+        kind = step.get("kind")
+        splits = len(outgoing) > 1 and kind in (*EXCLUSIVE, "parallel")
+        if into is not None and any(f in ALTERNATIVE_PATHS for f, _ in subject.references(step)):
+            found.add((source, outgoing.index(via), True))
+        elif splits:
             found.add((source, outgoing.index(via), kind != "parallel"))
         elif kind == "start" or source in seen:
             found.add((source, 0, False))
         else:
             seen.add(source)
             todo.extend(subject.graph.incoming(source))
+            if into is not None:
+                todo.extend({"from": s, "number": n} for s, n in into.get(source, []))
     return found
 
 
@@ -143,26 +172,72 @@ def _joins(subject: Subject) -> Iterator[Problem]:
                 step_id=step["id"],
                 field="config.n",
             )
-        if mode == "all":
+        if _merges_a_loop(subject, step, incoming):
+            yield error(
+                "join_in_loop",
+                f"{label(step)} is where a loop comes back, but a join merges parallel paths "
+                "once: cases coming round again would wait there for ever. Let the loop come "
+                "back to a step before the join's parallel split, or to a plain step.",
+                step_id=step["id"],
+            )
+        elif mode == "all" or (
+            mode == "n" and isinstance(wanted, int) and 1 < wanted <= len(incoming)
+        ):
             yield from _exclusive_inputs(subject, step, incoming)
 
 
-def _exclusive_inputs(subject: Subject, step: dict, incoming: list[dict]) -> Iterator[Problem]:
-    origins = [_origins(subject, connection) for connection in incoming]
-    for first, second in combinations(origins, 2):
-        split = _exclusive_split(first)
-        if split is None or split != _exclusive_split(second):
+def _merges_a_loop(subject: Subject, step: dict, incoming: list[dict]) -> bool:
+    """Whether the join reaches one of its own inputs again without a parallel split on
+    the way (going round a whole parallel block, split and join, is fine)."""
+    sources = {c["from"] for c in incoming}
+    seen: set[str] = set()
+    todo = list(subject.successors(step["id"]))
+    while todo:
+        current = todo.pop()
+        if current in sources:
+            return True
+        if current in seen or current == step["id"]:
             continue
-        if {i for _, i, _ in first}.isdisjoint({i for _, i, _ in second}):
-            yield error(
-                "join_never_fires",
-                f"{label(step)} waits for all its incoming paths, but they are alternatives "
-                f"chosen by step '{split}', so only one of them ever arrives. "
-                "Set the join to 'any', or split with 'Split in parallel'.",
-                step_id=step["id"],
-                field="config.mode",
-            )
-            return
+        seen.add(current)
+        if (subject.graph.step(current) or {}).get("kind") != "parallel":
+            todo.extend(subject.successors(current))
+    return False
+
+
+def _exclusive_inputs(subject: Subject, step: dict, incoming: list[dict]) -> Iterator[Problem]:
+    """A join of all with two inputs only one of which can arrive, or a join of N with no
+    two inputs that can arrive together, never fires."""
+    into = _alternatives_into(subject)
+    traces = (
+        [_origins(subject, c) for c in incoming],
+        [_origins(subject, c, into) for c in incoming],
+    )
+    pairs = list(combinations(range(len(incoming)), 2))
+    exclusive: dict[tuple[int, int], tuple[str, bool]] = {}
+    for by_alternatives, origins in enumerate(traces):
+        for first, second in pairs:
+            split = _exclusive_split(origins[first])
+            if split is None or split != _exclusive_split(origins[second]):
+                continue
+            if {i for _, i, _ in origins[first]}.isdisjoint({i for _, i, _ in origins[second]}):
+                exclusive.setdefault((first, second), (split, bool(by_alternatives)))
+    waits_for_all = config_of(step).get("mode", "all") == "all"
+    if not exclusive or (not waits_for_all and len(exclusive) < len(pairs)):
+        return
+    split, by_alternatives = next(iter(exclusive.values()))
+    waits_for = "all its incoming paths" if waits_for_all else "more than one path"
+    chosen = (
+        f"either step '{split}' succeeded or it took its error path"
+        if by_alternatives
+        else f"they are alternatives chosen by step '{split}'"
+    )
+    yield error(
+        "join_never_fires",
+        f"{label(step)} waits for {waits_for}, but {chosen}, so only one of them ever "
+        "arrives. Set the join to 'any', or split with 'Split in parallel'.",
+        step_id=step["id"],
+        field="config.mode",
+    )
 
 
 def _default_paths(subject: Subject) -> Iterator[Problem]:

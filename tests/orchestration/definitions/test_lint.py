@@ -1,3 +1,5 @@
+import pytest
+
 from orchestration.definitions.lint import validate
 from orchestration.definitions.problems import has_errors
 from tests.orchestration.definitions.builders import assign, end, only, simple, start, the
@@ -164,6 +166,79 @@ def test_it_rejects_a_join_waiting_for_more_paths_than_lead_into_it():
     problem = the(defn, "join_never_fires")
     assert (problem.step_id, problem.field) == ("meet", "config.n")
     assert problem.message == "Step 'meet' waits for 3 paths, but only 2 lead into it."
+
+
+def test_it_rejects_a_join_of_n_fed_only_by_alternatives():
+    problem = the(_branch_into_join({"mode": "n", "n": 2}), "join_never_fires")
+    assert problem.message.startswith(
+        "Step 'meet' waits for more than one path, but they are alternatives chosen by step "
+        "'choose'"
+    )
+
+
+def test_it_rejects_a_join_of_all_fed_by_a_step_and_its_own_error_path():
+    steps = [
+        step("split", "parallel"),
+        step("call", "http", config={"url": "https://erp.example.com"}, on_error="fix"),
+        assign("fix"),
+        assign("other"),
+        step("meet", "join", config={"mode": "all"}),
+    ]
+    links = [
+        link("start", "split"),
+        link("split", "call"),
+        link("split", "other"),
+        link("call", "meet"),
+        link("fix", "meet"),
+        link("other", "meet"),
+        link("meet", "end"),
+    ]
+    problem = the(simple(*steps, links=links), "join_never_fires")
+    assert "either step 'call' succeeded or it took its error path" in problem.message
+
+
+def _loop_through_join(mode: str) -> dict:
+    steps = [
+        step("merge", "join", config={"mode": mode}),
+        assign("count", n="has(data.n) ? data.n + 1 : 1"),
+        step("again", "branch"),
+    ]
+    links = [
+        link("start", "merge"),
+        link("merge", "count"),
+        link("count", "again"),
+        link("again", "merge", condition="data.n < 3"),
+        link("again", "end", default=True),
+    ]
+    return simple(*steps, links=links)
+
+
+@pytest.mark.parametrize("mode", ["all", "any"])
+def test_it_rejects_a_join_where_a_loop_comes_back(mode):
+    problem = the(_loop_through_join(mode), "join_in_loop")
+    assert (problem.severity, problem.step_id) == ("error", "merge")
+    assert "where a loop comes back" in problem.message
+
+
+def test_a_loop_around_a_whole_parallel_block_is_fine():
+    steps = [
+        step("split", "parallel"),
+        assign("a"),
+        assign("b"),
+        step("meet", "join"),
+        step("again", "branch"),
+    ]
+    links = [
+        link("start", "split"),
+        link("split", "a"),
+        link("split", "b"),
+        link("a", "meet"),
+        link("b", "meet"),
+        link("meet", "again"),
+        link("again", "split", condition="data.amount > 1"),
+        link("again", "end", default=True),
+    ]
+    assert not has_errors(validate(simple(*steps, links=links)))
 
 
 def test_a_parallel_split_into_a_join_of_all_is_fine():

@@ -318,3 +318,58 @@ def test_a_branch_takes_one_path_the_default_when_no_condition_holds(engine):
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
     assert [k for k in "abc" if instance.data.get(k)] == ["c"]
+
+
+def test_a_case_whose_join_waits_for_paths_nobody_takes_is_flagged_stuck(engine):
+    # What the lint refuses ("join_never_fires"), as a version published before it did.
+    defn = definition(
+        [
+            step("start", "start"),
+            step("route", "branch"),
+            step("a", "set", config={"assign": {"a": "true"}}),
+            step("b", "set", config={"assign": {"b": "true"}}),
+            step("meet", "join", config={"mode": "all"}),
+            step("end", "end"),
+        ],
+        [
+            link("start", "route"),
+            link("route", "a", condition="true"),
+            link("route", "b", default=True),
+            link("a", "meet"),
+            link("b", "meet"),
+            link("meet", "end"),
+        ],
+    )
+    instance = start(published(defn))
+    engine.run()
+    assert runs(instance, "meet")[0].status == StepStatus.WAITING
+    engine.sweep(later=timedelta(minutes=10))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
+    assert instance.stuck_since is not None
+
+
+def test_a_join_still_waiting_for_a_branch_at_work_is_not_stuck(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("split", "parallel"),
+            step("a", "set", config={"assign": {"a": "true"}}),
+            step("hold", "wait", config={"event": "tests.later", "key": "'k'"}),
+            step("meet", "join", config={"mode": "all"}),
+            step("end", "end"),
+        ],
+        [
+            link("start", "split"),
+            link("split", "a"),
+            link("split", "hold"),
+            link("a", "meet"),
+            link("hold", "meet"),
+            link("meet", "end"),
+        ],
+    )
+    instance = start(published(defn))
+    engine.run()
+    engine.sweep(later=timedelta(minutes=10))
+    instance.refresh_from_db()
+    assert instance.stuck_since is None
