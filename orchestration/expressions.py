@@ -308,6 +308,13 @@ def placeholders(text: str) -> list[tuple[int, str]]:
     return [(match.start(1), match[1]) for match in _PLACEHOLDER.finditer(text)]
 
 
+def unclosed_placeholder(text: str) -> int | None:
+    """The offset of a {{ that no }} closes, if any (left as literal text by rendering)."""
+    rest = _PLACEHOLDER.sub(lambda m: " " * len(m[0]), text)
+    found = rest.find("{{")
+    return None if found < 0 else found
+
+
 def render_template(text: str, context: dict[str, Any]) -> str:
     """Replace each {{ expression }} with its value as text ('' for null)."""
 

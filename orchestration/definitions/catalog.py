@@ -26,6 +26,7 @@ def _obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: An
         "properties": properties,
         "required": list(required),
         "additionalProperties": False,
+        "patternProperties": {"^x-": {}},  # the integrator's own fields, as everywhere
         **extra,
     }
 

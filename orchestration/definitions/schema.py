@@ -102,6 +102,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "flow": {
             "type": "object",
             "additionalProperties": False,
+            "patternProperties": EXTENSIONS,
             "properties": {
                 "name": {"type": "string", "minLength": 1, "maxLength": 200},
                 "slug": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,79}$"},

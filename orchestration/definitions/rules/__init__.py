@@ -64,11 +64,17 @@ class Subject:
                     named_by.add(name)
         return named_by == {"compensation"} and not self.graph.incoming(step_id)
 
-    def successors(self, step_id: str) -> list[str]:
-        """Every step a case can move to from this one: connections and named paths."""
+    def successors(self, step_id: str, compensation: bool = True) -> list[str]:
+        """Every step a case can move to from this one: connections and named paths (the
+        compensation step only if `compensation`: a roll-back runs it, the case does not
+        move on to it)."""
         step = self.graph.step(step_id) or {}
         targets = [c["to"] for c in self.graph.outgoing(step_id)]
-        targets += [target for _, target in self.references(step) if self.has(target)]
+        targets += [
+            target
+            for field, target in self.references(step)
+            if self.has(target) and (compensation or field != "compensation")
+        ]
         return targets
 
 

@@ -13,6 +13,7 @@ from orchestration.expressions import (
     compile_expression,
     placeholders,
     referenced_paths,
+    unclosed_placeholder,
 )
 
 # (config field, how its value holds expressions) per kind. "cel": the value is CEL;
@@ -114,6 +115,13 @@ def _values(value: Any, field: str, form: str) -> Iterator[tuple[str, str]]:
 def _check_one(found: Found, known: set[str], step_ids: set[str]) -> Iterator[Problem]:
     where = {"step_id": found.step_id, "connection": found.connection, "field": found.field}
     parts = placeholders(found.text) if found.template else [(0, found.text)]
+    if found.template and (unclosed := unclosed_placeholder(found.text)) is not None:
+        yield error(
+            "expression_invalid",
+            f"{_place(found)}: the placeholder at character {unclosed + 1} of the text is "
+            "not closed with }}, so it would be sent as it is.",
+            **where,
+        )
     for offset, text in parts:
         try:
             compile_expression(text)

@@ -18,10 +18,10 @@ def check(subject: Subject) -> Iterator[Problem]:
     yield from _default_paths(subject)
 
 
-def _reach(subject: Subject, roots: list[str]) -> set[str]:
+def _reach(subject: Subject, roots: list[str], compensation: bool = True) -> set[str]:
     seen, todo = set(roots), list(roots)
     while todo:
-        for target in subject.successors(todo.pop()):
+        for target in subject.successors(todo.pop(), compensation):
             if target not in seen:
                 seen.add(target)
                 todo.append(target)
@@ -90,8 +90,9 @@ def _endless_cycles(subject: Subject) -> Iterator[Problem]:
         looped = len(component) > 1 or component[0] in subject.successors(component[0])
         if not looped:
             continue
-        exits = [t for m in component for t in subject.successors(m) if t not in members]
-        if any(end in _reach(subject, exits) for end in ends):
+        # A compensation step is no way out: only a roll-back runs it.
+        exits = [t for m in component for t in subject.successors(m, False) if t not in members]
+        if any(end in _reach(subject, exits, compensation=False) for end in ends):
             continue
         first = min(component, key=order.__getitem__)
         names = ", ".join(sorted(component, key=order.__getitem__))

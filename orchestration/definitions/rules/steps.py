@@ -33,6 +33,32 @@ def check(subject: Subject) -> Iterator[Problem]:
         yield from _references(subject, step)
         yield from _config(step)
         yield from _output_schema(step)
+        yield from _decision_outcomes(step)
+
+
+def _decision_outcomes(step: dict[str, Any]) -> Iterator[Problem]:
+    """An AI decision's rules and its "never automatic" list name outcomes it can give: a
+    misspelt one would never match (and the outcome it meant would be taken alone)."""
+    config = config_of(step)
+    outcomes = config.get("outcomes")
+    if step.get("kind") != "decision" or not isinstance(outcomes, list):
+        return
+    named = [("config.never_automatic", o) for o in config.get("never_automatic") or []]
+    for p, provider in enumerate(config.get("providers") or []):
+        rows = provider.get("table") if isinstance(provider, dict) else None
+        for r, row in enumerate(rows if isinstance(rows, list) else []):
+            if isinstance(row, dict) and "outcome" in row:
+                named.append((f"config.providers[{p}].table[{r}].outcome", row["outcome"]))
+    choices = ", ".join(f"'{o}'" for o in outcomes)
+    for field, outcome in named:
+        if outcome not in outcomes:
+            yield error(
+                "unknown_outcome",
+                f"{label(step)} names the outcome '{outcome}', which is not one of its "
+                f"outcomes ({choices}).",
+                step_id=step["id"],
+                field=field,
+            )
 
 
 def _owner(step: dict[str, Any]) -> Iterator[Problem]:

@@ -124,6 +124,18 @@ def test_it_rejects_a_loop_without_a_way_out():
     assert "Steps a, b form a loop with no way out to an End step" in problem.message
 
 
+def test_a_compensation_step_is_no_way_out_of_a_loop():
+    defn = simple(assign("a") | {"compensation": "undo"}, assign("b"), assign("undo"))
+    defn["connections"] = [
+        link("start", "a"),
+        link("a", "b"),
+        link("b", "a"),
+        link("undo", "end"),
+    ]
+    problem = the(defn, "endless_cycle")
+    assert "Steps a, b form a loop with no way out" in problem.message
+
+
 def test_a_loop_with_a_branch_out_to_the_end_is_fine():
     check = step("check", "branch")
     defn = simple(assign("a"), check)
@@ -318,6 +330,33 @@ def test_it_rejects_a_decision_without_a_review_team():
     assert "without a review team" in problem.message
 
 
+def test_it_rejects_a_decision_naming_an_outcome_it_cannot_give():
+    rules = {"type": "rules", "table": [{"when": "true", "outcome": "aprove"}]}
+    decide = step(
+        "decide",
+        "decision",
+        config={
+            "outcomes": ["approve", "reject"],
+            "providers": [rules],
+            "never_automatic": ["rejct"],
+            "review_team": "team:Finance",
+        },
+    )
+    problems = only(simple(decide), "unknown_outcome")
+    assert [(p.field, p.message) for p in problems] == [
+        (
+            "config.never_automatic",
+            "Step 'decide' names the outcome 'rejct', which is not one of its outcomes "
+            "('approve', 'reject').",
+        ),
+        (
+            "config.providers[0].table[0].outcome",
+            "Step 'decide' names the outcome 'aprove', which is not one of its outcomes "
+            "('approve', 'reject').",
+        ),
+    ]
+
+
 def test_it_rejects_an_error_path_to_a_missing_step():
     problem = the(
         simple(assign("work", done="true") | {"on_error": "ghost"}), "unknown_step_reference"
@@ -361,6 +400,15 @@ def test_it_rejects_a_template_placeholder_that_does_not_parse():
     note = step("tell", "notify", config={"to": ["team:Finance"], "subject": "Hi {{ data. }}"})
     problem = the(simple(note), "expression_invalid")
     assert (problem.step_id, problem.field) == ("tell", "config.subject")
+
+
+def test_it_rejects_a_placeholder_that_is_never_closed():
+    note = step("tell", "notify", config={"to": ["team:Finance"], "subject": "Invoice {{ data.id"})
+    problem = the(simple(note), "expression_invalid")
+    assert problem.message == (
+        "Step 'tell', field 'config.subject': the placeholder at character 9 of the text is not "
+        "closed with }}, so it would be sent as it is."
+    )
 
 
 def test_it_warns_about_data_no_input_or_step_provides():

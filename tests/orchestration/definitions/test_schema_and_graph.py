@@ -37,6 +37,13 @@ def test_it_allows_extension_fields_starting_with_x():
     assert schema_problems(simple(assign("work") | {"x-team-note": "ours"})) == []
 
 
+def test_extension_fields_are_allowed_in_the_flow_block_and_a_steps_config_too():
+    work = assign("work")
+    work["config"]["x-ticket"] = "OPS-17"
+    defn = simple(work, flow={"name": "Ours", "x-ticket": "OPS-1"})
+    assert [p for p in validate(defn) if p.severity == "error"] == []
+
+
 def test_it_rejects_a_malformed_owner():
     problem = the(simple(assign("work") | {"owner": "Finance"}), "schema")
     assert (problem.step_id, problem.field) == ("work", "owner")
