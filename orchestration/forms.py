@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from orchestration import access, json_numbers
 from orchestration.models import Flow, FlowVersion, InstanceStatus
+from orchestration.readable import readable
 
 MAX_YAML_BYTES = 512 * 1024
 BUSINESS_KEY_FIELD = "_business_key"
@@ -130,6 +131,11 @@ def _number_field(spec: dict[str, Any], common: dict[str, Any], integer: bool) -
     return forms.DecimalField(**bounds, widget=forms.NumberInput(attrs={"step": "any"}), **common)
 
 
+def _choice_label(value: Any) -> str:
+    """How a choice from the input schema's list reads: Yes/No, "Not given" for null."""
+    return "Not given" if value is None else readable(value)
+
+
 def field_for(name: str, spec: dict[str, Any], required: bool) -> forms.Field:
     common: dict[str, Any] = {
         "label": _label(name, spec),
@@ -142,7 +148,7 @@ def field_for(name: str, spec: dict[str, Any], required: bool) -> forms.Field:
     if isinstance(kind, list):  # ["string", "null"] and the like
         kind = next((k for k in kind if k != "null"), "string")
     if "enum" in spec:
-        choices = [(json.dumps(v), str(v)) for v in spec["enum"]]
+        choices = [(json.dumps(v), _choice_label(v)) for v in spec["enum"]]
         if not required:
             choices.insert(0, ("", "—"))
         field = forms.TypedChoiceField(
@@ -152,7 +158,7 @@ def field_for(name: str, spec: dict[str, Any], required: bool) -> forms.Field:
             field.initial = json.dumps(common["initial"])
         return field
     if kind == "array" and isinstance(spec.get("items"), dict) and "enum" in spec["items"]:
-        choices = [(json.dumps(v), str(v)) for v in spec["items"]["enum"]]
+        choices = [(json.dumps(v), _choice_label(v)) for v in spec["items"]["enum"]]
         return forms.TypedMultipleChoiceField(
             choices=choices, coerce=json.loads, widget=forms.CheckboxSelectMultiple, **common
         )
@@ -219,6 +225,9 @@ class StartForm(StyledForm):
         data = {}
         for name in self.schema.get("properties") or {}:
             value = self.cleaned_data.get(name)
+            if value is None and self.data.get(self.add_prefix(name)) == "null":
+                data[name] = None  # "Not given" chosen from a list that offers it
+                continue
             if value is None or value == "" or value == []:
                 if isinstance(self.fields[name], forms.BooleanField):
                     data[name] = False
@@ -231,7 +240,8 @@ class StartForm(StyledForm):
         return self.cleaned_data.get(BUSINESS_KEY_FIELD, "")
 
     def add_engine_problems(self, problems: list[str]) -> None:
-        """Attach the engine's messages to the field they name, or to the form."""
+        """Attach the engine's messages to the field they name (without the name where it
+        only says which field: the message stands next to it), or to the form."""
         for problem in problems:
             target = next(
                 (
@@ -241,6 +251,9 @@ class StartForm(StyledForm):
                 ),
                 None,
             )
+            if target is not None and problem.startswith(f"{target}: "):
+                problem = problem.removeprefix(f"{target}: ")
+                problem = problem[:1].upper() + problem[1:]
             self.add_error(target, problem)
 
 

@@ -352,6 +352,19 @@ def flow_start(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request, "orchestration/flow_start.html", context, fragment="start", status=409
         )
+    if getattr(instance, "replayed", False) and instance.input != form.input_data():
+        # The same form sent again with other answers (Back, change, Start): a second
+        # click must not start a second case, but the changes must not vanish either.
+        again = request.POST.copy()
+        again["_submission"] = uuid.uuid4().hex
+        context["start_form"] = _start_form(version, again)
+        context["start_error"] = (
+            f"This form already started case #{instance.pk}, with other answers. "
+            "To start another case with the answers below, press Start again."
+        )
+        return render(
+            request, "orchestration/flow_start.html", context, fragment="start", status=409
+        )
     return go(request, reverse("orchestration:instance_detail", args=[instance.pk]))
 
 

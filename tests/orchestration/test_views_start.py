@@ -70,6 +70,21 @@ class TestStartFormFromSchema:
             "extra": {"k": 1},
         }
 
+    def test_choices_read_in_plain_words_and_not_given_can_be_chosen(self):
+        schema = {
+            "type": "object",
+            "required": ["answer"],
+            "properties": {
+                "answer": {"enum": ["yes", None]},
+                "urgent": {"enum": [True, False]},
+            },
+        }
+        form = StartForm(schema, {"answer": "null", "urgent": "true"})
+        assert [label for _, label in form.fields["answer"].choices] == ["yes", "Not given"]
+        assert [label for _, label in form.fields["urgent"].choices] == ["—", "Yes", "No"]
+        assert form.is_valid(), form.errors
+        assert form.input_data() == {"answer": None, "urgent": True}
+
     def test_a_malformed_json_object_names_the_problem(self):
         form = StartForm(SCHEMA, {"name": "Ada", "amount": "2", "extra": "{oops"})
         assert not form.is_valid()
@@ -127,7 +142,7 @@ class TestStartingACase:
         )
         assert response.status_code == 422
         form = response.context_data["start_form"]
-        assert form.errors["amount"] == ["amount: 120 is more than the approval limit"]
+        assert form.errors["amount"] == ["120 is more than the approval limit"]
         assert "input: odd" in form.non_field_errors()
         assert b"approval limit" in response.content
 
