@@ -35,14 +35,30 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-# Keep every implicit resolver except YAML 1.1 booleans and timestamps; add 1.2 booleans.
+# Keep every implicit resolver except YAML 1.1's booleans, timestamps and numbers; add
+# YAML 1.2's booleans and numbers (no base 60: `1:30` is text, not 90; `012` is 12).
+_YAML_11 = ("bool", "timestamp", "int", "float")
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool",
-                                                              "tag:yaml.org,2002:timestamp")]
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag.removeprefix("tag:yaml.org,2002:") not in _YAML_11]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }  # fmt: skip
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+_Loader.add_constructor(
+    "tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node), 10)
 )
 
 
@@ -135,6 +151,10 @@ def _arrange(definition: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Asks how parse_yaml reads a plain value; the dumper's own rules are YAML 1.1's.
+_READER = _Loader("")
+
+
 class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True  # a definition is a tree; anchors would only confuse readers
@@ -150,6 +170,8 @@ def _text(dumper: _Dumper, value: str) -> yaml.ScalarNode:
         style = '"'
     elif "\n" in value and value == value.strip(" "):
         style = "|"  # multi-line descriptions stay readable
+    elif _READER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        style = "'"  # text parse_yaml would read as something else ("1e3", "true")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -72,6 +72,17 @@ def test_what_json_cannot_hold_is_refused_with_a_problem_not_a_crash(text, messa
     assert [p.message for p in refused.value.problems] == [message]
 
 
+def test_numbers_follow_yaml_1_2_so_times_and_leading_zeros_surprise_nobody():
+    loaded = parse_yaml("a: 1:30\nb: 012\nc: 1.5\nd: 1e3\ne: -7\nf: 1_000\n")
+    assert loaded == {"a": "1:30", "b": 12, "c": 1.5, "d": 1000.0, "e": -7, "f": "1_000"}
+
+
+def test_text_that_reads_as_a_number_is_quoted_so_it_round_trips():
+    definition = simple(assign("work"))
+    definition["steps"][1]["tags"] = ["1e3", "012", "1:30", "true", ".5"]
+    assert parse_yaml(to_yaml(definition)) == definition
+
+
 def test_it_keeps_yes_no_and_dates_as_text():
     loaded = parse_yaml("a: yes\nb: no\nc: 2026-01-01\nd: true\ne: on\n")
     assert loaded == {"a": "yes", "b": "no", "c": "2026-01-01", "d": True, "e": "on"}
