@@ -27,7 +27,7 @@ from orchestration.models import (
     StoredEvent,
     VersionStatus,
 )
-from orchestration.steps.events import accepts_since, received
+from orchestration.steps.events import accepts_since, newest_event, received, received_by
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("Podium events")
@@ -50,9 +50,14 @@ def deliver_event(event_id: int) -> None:
     event = StoredEvent.objects.filter(pk=event_id).first()
     if event is None:
         return
-    waiting = StepRun.objects.filter(
-        kind="wait", status=StepStatus.WAITING, state__event=event.name, state__key=event.key
-    ).only("pk", "state", "created_at")
+    waiting = (
+        StepRun.objects.filter(
+            kind="wait", status=StepStatus.WAITING, state__event=event.name, state__key=event.key
+        )
+        # A case that already received it (a delivery sent twice) does not again.
+        .exclude(Exists(received_by(OuterRef("instance")).filter(event_id=event.pk)))
+        .only("pk", "state", "created_at")
+    )
     for run in list(waiting):
         # A delivery that comes late must not hand a wait an event from before its window.
         if event.emitted_at >= accepts_since(run) - IN_FLIGHT:
@@ -112,19 +117,12 @@ def catch_up_waits(now: datetime, limit: int = 200) -> int:
         .annotate(event_name=KT("state__event"), event_key=KT("state__key"))
         .filter(Exists(recent))
         .order_by("pk")
-        .only("pk", "state", "created_at")[:limit]
+        .only("pk", "instance_id", "state", "created_at")[:limit]
     )
     delivered = 0
     for run in waits:
-        event = (
-            StoredEvent.objects.filter(
-                name=run.state.get("event"),
-                key=run.state.get("key"),
-                emitted_at__gte=max(accepts_since(run) - IN_FLIGHT, now - CATCH_UP),
-            )
-            .order_by("-emitted_at")
-            .first()
-        )
+        since = max(accepts_since(run) - IN_FLIGHT, now - CATCH_UP)
+        event = newest_event(run.instance_id, run.state.get("event"), run.state.get("key"), since)
         if event is not None:
             _complete_quietly(run.pk, event)
             delivered += 1
@@ -137,18 +135,10 @@ def events_missed_by(instance: FlowInstance) -> list[int]:
     waits = StepRun.objects.filter(instance=instance, kind="wait", status=StepStatus.WAITING)
     found = []
     for run in waits.only("pk", "state", "created_at"):
-        event = (
-            StoredEvent.objects.filter(
-                name=run.state.get("event"),
-                key=run.state.get("key"),
-                emitted_at__gte=accepts_since(run) - IN_FLIGHT,
-            )
-            .order_by("-emitted_at")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        since = accepts_since(run) - IN_FLIGHT
+        event = newest_event(instance.pk, run.state.get("event"), run.state.get("key"), since)
         if event is not None:
-            found.append(event)
+            found.append(event.pk)
     return found
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db.models import BigIntegerField, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from orchestration.engine import dispatch
@@ -74,11 +78,7 @@ class WaitStep(StepExecutor):
     def execute(self, ctx: StepContext) -> Result:
         name, key = ctx.config.get("event", ""), event_key(ctx)
         window = timedelta(seconds=float(ctx.config.get("window_seconds", DEFAULT_WINDOW.seconds)))
-        earlier = (
-            StoredEvent.objects.filter(name=name, key=key, emitted_at__gte=ctx.now - window)
-            .order_by("-emitted_at")
-            .first()
-        )
+        earlier = newest_event(ctx.instance.pk, name, key, since=ctx.now - window)
         if earlier is not None:
             return Done(output=received(earlier))
         timeout = ctx.config.get("timeout_seconds")
@@ -93,6 +93,28 @@ class WaitStep(StepExecutor):
             f"No '{ctx.config.get('event')}' event arrived for key '{ctx.run.state.get('key')}' "
             "before the deadline."
         )
+
+
+def newest_event(instance_id: int, name: str, key: str, since: datetime) -> StoredEvent | None:
+    """The newest event `name` with `key` sent from `since` on that the case has not
+    received yet: one event completes one wait of a case ("wait for the first document,
+    then for the second" needs two), though every case waiting for it."""
+    return (
+        StoredEvent.objects.filter(name=name, key=key, emitted_at__gte=since)
+        .exclude(pk__in=received_by(instance_id))
+        .order_by("-emitted_at")
+        .first()
+    )
+
+
+def received_by(instance_id: Any) -> QuerySet[StepRun]:
+    """The ids of the events the case's waits received (`instance_id` may be an
+    OuterRef)."""
+    return (
+        StepRun.objects.filter(instance_id=instance_id, kind="wait", output__has_key="event_id")
+        .annotate(event_id=Cast(KT("output__event_id"), BigIntegerField()))
+        .values_list("event_id", flat=True)
+    )
 
 
 def accepts_since(run: StepRun) -> datetime:

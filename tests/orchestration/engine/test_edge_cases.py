@@ -373,3 +373,27 @@ def test_a_join_still_waiting_for_a_branch_at_work_is_not_stuck(engine):
     engine.sweep(later=timedelta(minutes=10))
     instance.refresh_from_db()
     assert instance.stuck_since is None
+
+
+def test_two_waits_in_turn_for_the_same_event_need_two_events(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("first", "wait", config={"event": "tests.doc", "key": "'k'"}),
+            step("second", "wait", config={"event": "tests.doc", "key": "'k'"}),
+            step("end", "end"),
+        ],
+        [link("start", "first"), link("first", "second"), link("second", "end")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    emit_event("tests.doc", "k", {"n": 1}, actor=ACTOR)
+    engine.run()
+    engine.sweep(later=timedelta(seconds=30))
+    assert runs(instance, "first")[0].status == StepStatus.SUCCEEDED
+    assert runs(instance, "second")[0].status == StepStatus.WAITING
+    emit_event("tests.doc", "k", {"n": 2}, actor=ACTOR)
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert runs(instance, "second")[0].output["payload"] == {"n": 2}
