@@ -155,12 +155,15 @@ def flow_import(request: HttpRequest) -> HttpResponse:
 
 def flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
     versions = list(flow.versions.select_related("published_by", "created_by"))
-    current = next((v for v in versions if v.status == VersionStatus.PUBLISHED), None)
+    published = [v for v in versions if v.status == VersionStatus.PUBLISHED]
+    current = published[0] if published else None
     perms = access.permissions_on(request.user, flow)
     context: dict[str, Any] = {
         "flow": flow,
         "versions": versions,
         "current": current,
+        # What new cases start on once the current version is retired: the one before.
+        "fallback": published[1] if len(published) > 1 else None,
         "draft": next((v for v in versions if v.status == VersionStatus.DRAFT), None),
         "perms": perms,
         "recent": with_current_steps(
@@ -237,8 +240,16 @@ def version_retire(request: HttpRequest, slug: str, number: int) -> HttpResponse
         actions.retire_version(version, user=request.user)
     except actions.VersionLocked as exc:  # someone retired it a moment ago
         return _refused(request, version.flow, str(exc))
+    now_current = (
+        version.flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+    )
+    then = (
+        f"New cases start on v{now_current.number}."
+        if now_current is not None
+        else "The flow starts no new cases until you publish a version."
+    )
     messages.success(
-        request, f"v{number} is retired: no new cases start on it; running ones finish."
+        request, f"v{number} is retired: no new cases start on it; running ones finish. {then}"
     )
     return go(request, reverse("orchestration:flow_detail", args=[slug]))
 

@@ -123,3 +123,24 @@ def test_the_yaml_view_round_trips_the_version(world, as_user):  # noqa: F811
     )
     assert response.status_code == 200
     assert b"slug: invoice-approval" in response.content
+
+
+def test_the_versions_say_where_new_cases_start_and_what_retiring_changes(world, as_user):  # noqa: F811
+    FlowVersionFactory(flow=world.flow, number=2, status="published")
+    client = as_user(world.owner)
+    page = client.get(reverse("orchestration:flow_detail", args=[world.flow.slug]))
+    content = page.content.decode()
+    assert page.context["current"].number == 2 and page.context["fallback"].number == 1
+    assert content.count('data-testid="starts-here"') == 1
+    assert "Retire v2? No new cases will start on it; running cases finish. New cases will " in (
+        content
+    )
+    retire = reverse("orchestration:version_retire", args=[world.flow.slug, 2])
+    followed = client.post(retire, follow=True)
+    assert (
+        "v2 is retired: no new cases start on it; running ones finish. New cases start on v1."
+        in (followed.content.decode())
+    )
+    retire = reverse("orchestration:version_retire", args=[world.flow.slug, 1])
+    followed = client.post(retire, follow=True)
+    assert "The flow starts no new cases until you publish a version." in followed.content.decode()
