@@ -42,7 +42,7 @@ def describe(found: ValidationError, subject: str, field: str | None) -> str:
     if rule in ("oneOf", "anyOf") and all(set(option) == {"required"} for option in expected):
         choices = " or ".join(f"'{option['required'][0]}'" for option in expected)
         return f"{subject}{_in(field)} needs exactly one of {choices}."
-    if rule == "pattern":
+    if rule == "pattern" or (rule in ("oneOf", "anyOf") and isinstance(value, str)):
         return f"{subject}: {_pattern_hint(field, value)}"
     return f"{named} {_bound(rule, expected) or found.message}."
 
@@ -91,6 +91,25 @@ def _pattern_hint(field: str | None, value: Any) -> str:
         )
     if last == "slug":
         return f"the slug '{value}' must use lowercase letters, digits and hyphens only."
+    if last == "cron":
+        return (
+            f"the schedule '{value}' must have five parts, minute hour day month weekday "
+            "(for example '0 9 * * 1-5': at 09:00 Monday to Friday)."
+        )
+    if last == "url":
+        return (
+            f"the address '{value}' must start with https:// or http:// (or be a {{{{ }}}} "
+            "placeholder that gives one)."
+        )
+    if last == "review_team":
+        return f"the review team '{value}' must look like 'team:<team name>'."
+    if field == "config.assign":
+        return (
+            f"'{value}' cannot be the name of a data field: use letters, digits and "
+            "underscores, starting with a letter."
+        )
+    if re.search(r"(assignees|\bto)(\[\d+\])?$", field or ""):
+        return f"'{value}' must look like 'team:<team name>' or 'user:<username>'."
     return f"'{field}' ('{value}') does not have the expected form."
 
 

@@ -101,6 +101,16 @@ def parse_yaml(text: str) -> dict[str, Any]:
         raise DefinitionError(
             [error("yaml_invalid", f"The file is not valid YAML{line}: {problem}.")]
         ) from None
+    except yaml.reader.ReaderError as exc:
+        raise DefinitionError(
+            [
+                error(
+                    "yaml_invalid",
+                    f"The file holds a character YAML does not allow (#x{exc.character:04x}, "
+                    f"a control character) at character {exc.position + 1}.",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         raise DefinitionError(
             [error("yaml_invalid", f"The file is not valid YAML: {exc}.")]

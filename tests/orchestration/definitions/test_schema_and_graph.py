@@ -1,3 +1,5 @@
+import pytest
+
 from orchestration.definitions import checksum
 from orchestration.definitions.graph import FlowGraph
 from orchestration.definitions.lint import validate
@@ -98,3 +100,50 @@ def test_an_escalation_stage_counts_whole_minutes_and_a_reassignment_says_to_who
     messages = [p.message for p in only(simple(approval), "config_invalid")]
     assert "Step 'ok': 'config.escalation[0].after_minutes' must be a whole number." in messages
     assert any("config.escalation[1]" in m and "'to'" in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    "changed, message",
+    [
+        (
+            {"config": {"triggers": [{"type": "schedule", "cron": "every day"}]}},
+            "Step 'start': the schedule 'every day' must have five parts, minute hour day "
+            "month weekday (for example '0 9 * * 1-5': at 09:00 Monday to Friday).",
+        ),
+    ],
+)
+def test_a_malformed_value_is_explained_with_an_example(changed, message):
+    defn = simple(assign("work"))
+    defn["steps"][0] |= changed
+    assert [p.message for p in validate(defn) if p.severity == "error"] == [message]
+
+
+@pytest.mark.parametrize(
+    "work, message",
+    [
+        (
+            assign("work", **{"1st": "1"}),
+            "Step 'work': '1st' cannot be the name of a data field: use letters, digits and "
+            "underscores, starting with a letter.",
+        ),
+        (
+            step("work", "http", config={"url": "ftp://x"}, on_error="end"),
+            "Step 'work': the address 'ftp://x' must start with https:// or http:// (or be a "
+            "{{ }} placeholder that gives one).",
+        ),
+        (
+            step(
+                "work",
+                "approval",
+                config={
+                    "assignees": ["Finance"],
+                    "escalation": [{"after_minutes": 5, "action": "reassign", "to": "Ops"}],
+                },
+            ),
+            "Step 'work': 'Finance' must look like 'team:<team name>' or 'user:<username>'.",
+        ),
+    ],
+)
+def test_a_malformed_step_setting_is_explained(work, message):
+    messages = [p.message for p in validate(simple(work)) if p.severity == "error"]
+    assert messages[0] == message

@@ -60,6 +60,11 @@ def alias_bomb(levels: int) -> str:
         ("x-a: " + "[" * 3000 + "]" * 3000 + "\n", "The file nests more than 100 levels deep."),
         ('x-a: "\\ud800"\n', "The file holds text that is not valid Unicode (at x-a)."),
         (
+            "x-a: b\x07\n",
+            "The file holds a character YAML does not allow (#x0007, a control character) at "
+            "character 7.",
+        ),
+        (
             alias_bomb(7),
             "The file describes more than 100,000 values (its aliases, *name, repeat too "
             "much); a flow needs far fewer.",
