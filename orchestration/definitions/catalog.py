@@ -309,6 +309,9 @@ _KINDS = [
 ]
 
 CATALOG: dict[str, StepKind] = {kind.name: kind for kind in _KINDS}
+# The kinds that choose one path out: the first connection whose condition holds, else
+# the default (the lint checks them so; the engine routes them so).
+EXCLUSIVE = frozenset(kind.name for kind in _KINDS if kind.conditional)
 
 
 def get(name: str) -> StepKind | None:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestration.definitions.catalog import EXCLUSIVE
 from orchestration.engine import joins
 from orchestration.engine.transition import Transition
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.steps.base import PermanentError
-
-# Steps that choose one path out: the first connection whose condition holds, else the
-# default. The lint's list (definitions/rules/paths.py) is the same.
-EXCLUSIVE = ("branch", "approval", "decision")
 
 
 def next_steps(tx: Transition, step: dict[str, Any]) -> list[str]:

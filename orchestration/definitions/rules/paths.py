@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import combinations
 
+from orchestration.definitions.catalog import EXCLUSIVE
 from orchestration.definitions.problems import Problem, error, warning
 from orchestration.definitions.rules import Subject, config_of, label
-
-EXCLUSIVE = ("branch", "approval", "decision")
 
 
 def check(subject: Subject) -> Iterator[Problem]:
@@ -137,7 +136,7 @@ def _origins(
         outgoing = subject.graph.outgoing(source)
         step = subject.graph.step(source) or {}
         kind = step.get("kind")
-        splits = len(outgoing) > 1 and kind in (*EXCLUSIVE, "parallel")
+        splits = len(outgoing) > 1 and (kind in EXCLUSIVE or kind == "parallel")
         if into is not None and any(f in ALTERNATIVE_PATHS for f, _ in subject.references(step)):
             found.add((source, outgoing.index(via), True))
         elif splits:
