@@ -8,7 +8,7 @@ import json
 import math
 from typing import Any
 
-from orchestration.json_values import MAX_DEPTH, first_unplain
+from orchestration.json_values import MAX_DEPTH, first_unplain, walk
 
 
 class NotFiniteError(json.JSONDecodeError):
@@ -78,14 +78,4 @@ def first_non_finite(value: Any, where: str = "") -> str | None:
 
 
 def _holds_non_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return False
+    return any(isinstance(item, float) and not math.isfinite(item) for item in walk(value))

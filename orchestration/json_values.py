@@ -6,6 +6,7 @@ not by the database write that would then fail at every retry."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 MAX_DEPTH = 100
@@ -34,20 +35,23 @@ def first_unplain(value: Any, where: str = "") -> str | None:
     return None
 
 
-def larger_than(value: Any, limit: int) -> bool:
-    """Whether `value` holds more than `limit` values in all (YAML's aliases can make a
-    small file expand to millions)."""
-    stack, seen = [value], 0
+def walk(value: Any) -> Iterator[Any]:
+    """`value` and every value inside it, without recursion (data may nest deeper than
+    Python's stack)."""
+    stack = [value]
     while stack:
         item = stack.pop()
-        seen += 1
-        if seen > limit:
-            return True
+        yield item
         if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return False
+
+
+def larger_than(value: Any, limit: int) -> bool:
+    """Whether `value` holds more than `limit` values in all (YAML's aliases can make a
+    small file expand to millions)."""
+    return any(seen >= limit for seen, _ in enumerate(walk(value)))
 
 
 def _problem(item: Any, depth: int) -> str:
