@@ -88,7 +88,7 @@ def test_an_auditor_reconstructs_a_decision_and_takes_the_evidence(page: Page):
 
     page.get_by_test_id("decision-link").first.click()
     expect(page.get_by_test_id("why")).to_contain_text("overriding the AI")
-    expect(page.get_by_test_id("why")).to_contain_text("is now failed")
+    expect(page.get_by_test_id("why")).to_contain_text("has failed")
     expect(page.get_by_test_id("final-outcome")).to_have_text("reject")
     screenshot(page, "audit-decision")
 
