@@ -252,7 +252,7 @@ def backoff(step: dict[str, Any], attempt: int) -> float:
 def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | StepError:
     """Run an executor, turning any exception into a StepError kept as state."""
     try:
-        if not executor.writes_records:
+        if not (executor.writes_records or executor.reads_records):
             result = executor.on_due(ctx) if due else executor.execute(ctx)
         else:
             with transaction.atomic():

@@ -100,6 +100,9 @@ class StepExecutor:
     # cases) need the run inserted first, and run inside a savepoint so a database
     # error fails the step instead of the whole transition.
     writes_records: ClassVar[bool] = False
+    # Steps that read other rows (stored events) run inside a savepoint too, for the
+    # same reason: on PostgreSQL a failed query spoils the transaction around it.
+    reads_records: ClassVar[bool] = False
     # Steps that can open a human task (the engine cancels open tasks when a case ends).
     opens_tasks: ClassVar[bool] = False
     default_attempts: ClassVar[int] = 1

@@ -74,6 +74,7 @@ class EmitStep(StepExecutor):
 @register
 class WaitStep(StepExecutor):
     kind = "wait"
+    reads_records = True
 
     def execute(self, ctx: StepContext) -> Result:
         name, key = ctx.config.get("event", ""), event_key(ctx)

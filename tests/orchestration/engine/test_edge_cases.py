@@ -397,3 +397,29 @@ def test_two_waits_in_turn_for_the_same_event_need_two_events(engine):
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED
     assert runs(instance, "second")[0].output["payload"] == {"n": 2}
+
+
+def test_a_database_error_while_a_wait_looks_for_its_event_fails_only_the_step(engine, monkeypatch):
+    from django.db import connection
+
+    from orchestration.steps import events
+
+    def broken(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+
+    monkeypatch.setattr(events, "newest_event", broken)
+    defn = definition(
+        [
+            step("start", "start"),
+            step("hold", "wait", config={"event": "tests.x", "key": "'k'"}, on_error="handle"),
+            step("handle", "set", config={"assign": {"handled": "true"}}),
+            step("end", "end"),
+        ],
+        [link("start", "hold"), link("hold", "end"), link("handle", "end")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert runs(instance, "hold")[0].status == StepStatus.FAILED
+    assert instance.data["handled"] is True and instance.status == InstanceStatus.SUCCEEDED
