@@ -16,6 +16,9 @@ class Reply:
     status: int = 200
     body: object = field(default_factory=dict)
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    # Seconds between the bytes of the body: a server that trickles its answer.
+    trickle: float = 0.0
 
 
 @dataclass
@@ -51,8 +54,15 @@ def scripted_server(*replies: Reply) -> Iterator[ScriptedServer]:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(raw)
+                if not reply.trickle:
+                    self.wfile.write(raw)
+                for byte in raw if reply.trickle else b"":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.trickle)
             except (BrokenPipeError, ConnectionResetError):
                 pass
 

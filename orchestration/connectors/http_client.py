@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -15,6 +18,8 @@ from orchestration.steps.base import PermanentError, RetryableError, StepTimeout
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 1024 * 1024
 RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+# A service asking for a longer pause gets this one; the step's retries decide the rest.
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass
@@ -29,22 +34,32 @@ class HttpRequest:
     success_statuses: tuple[int, ...] = ()
 
 
+class _TookTooLong(Exception):
+    pass
+
+
 def send(request: HttpRequest) -> dict[str, Any]:
     target = check_url(request.url)
     circuit.check(target.key)
     headers = {**request.headers, "Idempotency-Key": request.idempotency_key}
     try:
-        status, body = _exchange(request, target, headers)
-    except httpx.TimeoutException as exc:
+        status, body, retry_after = _exchange(request, target, headers)
+    except (httpx.TimeoutException, _TookTooLong) as exc:
         circuit.record_failure(target.key)
         raise StepTimeout(f"{request.url} did not answer within {request.timeout:g} s.") from exc
     except httpx.HTTPError as exc:
         circuit.record_failure(target.key)
         raise RetryableError(f"Could not reach {request.url}: {exc}.") from exc
-    return _judge(request, target.key, status, body)
+    return _judge(request, target.key, status, body, retry_after)
 
 
-def _exchange(request: HttpRequest, target: Target, headers: dict[str, str]) -> tuple[int, bytes]:
+def _exchange(
+    request: HttpRequest, target: Target, headers: dict[str, str]
+) -> tuple[int, bytes, float | None]:
+    """Status, body and Retry-After of the answer. httpx's timeout bounds each wait for
+    the server; the whole call is bounded too, so a server that trickles its answer
+    cannot hold the step past its time limit (and its lease)."""
+    deadline = time.monotonic() + request.timeout
     url, host, extensions = pinned(request.url, target)
     kwargs: dict[str, Any] = {"headers": {**headers, **host}, "extensions": extensions}
     if request.body is not None and request.method not in ("GET", "DELETE"):
@@ -55,16 +70,40 @@ def _exchange(request: HttpRequest, target: Target, headers: dict[str, str]) -> 
     ):
         chunks, size = [], 0
         for chunk in response.iter_bytes():
+            if time.monotonic() > deadline:
+                raise _TookTooLong
             size += len(chunk)
             if size > request.max_bytes:
                 raise PermanentError(
                     f"The answer from {request.url} is larger than {request.max_bytes} bytes."
                 )
             chunks.append(chunk)
-        return response.status_code, b"".join(chunks)
+        retry_after = _retry_after(response.headers.get("Retry-After", ""))
+        return response.status_code, b"".join(chunks), retry_after
 
 
-def _judge(request: HttpRequest, target: str, status: int, raw: bytes) -> dict[str, Any]:
+def _retry_after(value: str) -> float | None:
+    """Seconds to wait that a Retry-After header asks for (a number of seconds or an
+    HTTP date), within MAX_RETRY_AFTER; None if absent or unreadable."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _judge(
+    request: HttpRequest, target: str, status: int, raw: bytes, retry_after: float | None = None
+) -> dict[str, Any]:
     body = _decode(raw)
     ok = status in request.success_statuses if request.success_statuses else 200 <= status < 300
     if ok:
@@ -72,7 +111,11 @@ def _judge(request: HttpRequest, target: str, status: int, raw: bytes) -> dict[s
         return {"status": status, "body": body}
     if status in RETRYABLE_STATUSES:
         circuit.record_failure(target)
-        raise RetryableError(f"{request.url} answered {status}; Podium will try again.")
+        raise RetryableError(
+            f"{request.url} answered {status}; Podium will try again"
+            + (f" in {retry_after:g} s, as it asked." if retry_after else "."),
+            retry_after=retry_after,
+        )
     circuit.record_success(target)  # it answered: the fault is in the request, not the target
     raise PermanentError(f"{request.url} answered {status}: {str(body)[:300]}")
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 from jsonschema import Draft202012Validator
 
@@ -27,6 +29,7 @@ from orchestration.steps.base import (
     Result,
     StepError,
     StepExecutor,
+    StepTimeout,
     Wait,
 )
 from orchestration.steps.registry import executor_for
@@ -259,6 +262,11 @@ def executor_outcome(executor: StepExecutor, ctx: Any, due: bool) -> Result | St
                 result = executor.on_due(ctx) if due else executor.execute(ctx)
     except StepError as error:
         return error
+    except SoftTimeLimitExceeded:  # Celery's warning before it kills the task
+        return StepTimeout(
+            f"Step '{ctx.step['id']}' did not finish within the worker's time limit "
+            f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s)."
+        )
     except Exception as exc:  # a bug in a step or action must fail the step, not the worker
         failure = PermanentError(f"Unexpected error in step '{ctx.step['id']}': {exc!r}")
         failure.__traceback__ = exc.__traceback__

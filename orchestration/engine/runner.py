@@ -125,8 +125,8 @@ def _apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Any) -> N
 def _claim(
     tx: Transition, run: StepRun, step: dict[str, Any], context: StepContext, worker: str
 ) -> Claim:
-    timeout = float(step.get("timeout_seconds") or settings.CELERY_TASK_TIME_LIMIT)
-    lease = timeout + settings.PODIUM_LEASE_MARGIN_SECONDS
+    limit = executor_for(run.kind).time_limit(step) or settings.CELERY_TASK_TIME_LIMIT
+    lease = limit + settings.PODIUM_LEASE_MARGIN_SECONDS
     tx.set_status(
         run,
         StepStatus.RUNNING,

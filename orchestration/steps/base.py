@@ -107,6 +107,12 @@ class StepExecutor:
     opens_tasks: ClassVar[bool] = False
     default_attempts: ClassVar[int] = 1
 
+    def time_limit(self, step: dict[str, Any]) -> float | None:
+        """The longest one execution may take, in seconds (None: the task's own limit);
+        an external step's lease lasts this long plus a margin."""
+        limit = step.get("timeout_seconds")
+        return float(limit) if limit else None
+
     def execute(self, ctx: StepContext) -> Result:
         raise NotImplementedError
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from orchestration.connectors.circuit import CircuitOpen, CircuitOpenNoWait
 from orchestration.connectors.http_client import (
     DEFAULT_MAX_BYTES,
@@ -21,6 +23,11 @@ class HttpStep(StepExecutor):
     external = True
     default_attempts = 3
 
+    def time_limit(self, step: dict[str, Any]) -> float:
+        config = step.get("config") or {}
+        limit = config.get("timeout_seconds") or step.get("timeout_seconds") or DEFAULT_TIMEOUT
+        return float(limit)
+
     def execute(self, ctx: StepContext) -> Result:
         config = ctx.config
         try:
@@ -39,9 +46,7 @@ class HttpStep(StepExecutor):
             headers=_headers(ctx),
             body=body,
             idempotency_key=ctx.run.idempotency_key,
-            timeout=float(
-                config.get("timeout_seconds") or ctx.step.get("timeout_seconds") or DEFAULT_TIMEOUT
-            ),
+            timeout=self.time_limit(ctx.step),
             max_bytes=int(config.get("max_response_bytes") or DEFAULT_MAX_BYTES),
             success_statuses=tuple(config.get("success_statuses") or ()),
         )

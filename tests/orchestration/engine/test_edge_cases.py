@@ -423,3 +423,23 @@ def test_a_database_error_while_a_wait_looks_for_its_event_fails_only_the_step(e
     instance.refresh_from_db()
     assert runs(instance, "hold")[0].status == StepStatus.FAILED
     assert instance.data["handled"] is True and instance.status == InstanceStatus.SUCCEEDED
+
+
+@action("tests.edge.slow", label="Runs into the worker's time limit")
+def slow() -> dict:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    count("slow")
+    raise SoftTimeLimitExceeded()
+
+
+def test_a_step_stopped_by_the_workers_time_limit_times_out_and_is_retried(engine):
+    defn = action_flow("tests.edge.slow")
+    defn["steps"][1]["retry"] = {"attempts": 2, "backoff_seconds": 0, "jitter": False}
+    instance = start(published(defn))
+    engine.run()
+    engine.sweep(later=timedelta(seconds=5))
+    first = runs(instance, "act")[0]
+    assert first.error_kind == "timeout"
+    assert "did not finish within the worker's time limit" in first.error
+    assert CALLS["slow"] == 2

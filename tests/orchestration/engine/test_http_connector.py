@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from audit.chain import Actor
 from orchestration.connectors import circuit
+from orchestration.engine import runner
 from orchestration.engine.api import start_instance
 from orchestration.models import AllowedTarget, CircuitState, InstanceStatus, StepRun
 from tests.httpserver import Reply, scripted_server
@@ -81,6 +82,48 @@ def test_a_header_that_would_hold_a_line_break_fails_the_step(engine, allow_loop
     (call,) = calls(instance)
     assert call.error == "Step 'call': the header 'X-Invoice' would hold a line break."
     assert instance.data["handled"] is True
+
+
+def test_the_lease_lasts_as_long_as_the_call_may(engine, settings, monkeypatch):
+    defn = http_flow("https://erp.example.com", timeout=120)
+    defn["steps"][1]["timeout_seconds"] = 10  # the call's own limit (120 s) is longer
+    instance = start_instance(published(defn), {"order": "A1"}, trigger="manual", actor=ACTOR)
+    monkeypatch.setattr(runner, "_run_claimed", lambda claim, worker: [])  # still calling
+    engine.run()
+    (call,) = calls(instance)
+    assert call.status == "running"
+    lease = (call.due_at - call.started_at).total_seconds()
+    assert lease == 120 + settings.PODIUM_LEASE_MARGIN_SECONDS
+
+
+def test_a_server_trickling_its_answer_is_cut_off_at_the_time_limit(engine, allow_loopback):
+    body = {"note": "x" * 40}
+    with scripted_server(Reply(200, body, trickle=0.05)) as server:
+        defn = http_flow(server.url, timeout=1, on_error="handle", retry={"attempts": 1})
+        instance = run_flow(engine, defn)
+    (call,) = calls(instance)
+    assert call.error_kind == "timeout"
+    assert "did not answer within 1 s" in call.error
+    assert instance.data["handled"] is True
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "wait"),
+    [(429, "120", 120.0), (503, "Wed, 21 Oct 2037 07:28:00 GMT", 3600.0), (503, "soon", None)],
+)
+def test_a_retry_waits_as_long_as_the_service_asks_within_an_hour(
+    engine, allow_loopback, status, header, wait
+):
+    reply = Reply(status, {}, headers={"Retry-After": header})
+    with scripted_server(reply) as server:
+        instance = run_flow(engine, http_flow(server.url))
+    first, second = calls(instance)[:2]
+    pause = (second.due_at - first.finished_at).total_seconds()
+    if wait is None:
+        assert pause < 3 and first.error.endswith("Podium will try again.")
+    else:
+        assert abs(pause - wait) < 2
+        assert first.error.endswith(f"Podium will try again in {wait:g} s, as it asked.")
 
 
 def test_a_server_failing_twice_succeeds_on_the_third_attempt_with_one_idempotency_key(
