@@ -24,7 +24,6 @@ from orchestration.engine import api as engine
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.forms import NEEDS_OPERATOR, STUCK, InstanceFilterForm, ReasonForm
 from orchestration.models import (
-    ACTIVE_STEP_STATUSES,
     FlowInstance,
     InstanceStatus,
     StepRun,
@@ -161,7 +160,15 @@ def _live_context(instance: FlowInstance) -> dict[str, Any]:
         run.person = people.get(run.actor)
         undone = run.state.get("compensates") if isinstance(run.state, dict) else None
         run.undoes = labels.get(undone, undone) if undone else None
-    stamp = f"{instance.updated_at.timestamp():.6f}-" + "-".join(
+    # Every change writes an audit event, tasks' too (claimed, released): the newest
+    # one's id changes with anything the page shows.
+    newest_event = (
+        AuditEvent.objects.filter(instance_id=instance.pk)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    stamp = f"{instance.updated_at.timestamp():.6f}-{newest_event}-" + "-".join(
         f"{r.pk}{r.status[:2]}" for r in runs
     )
     return {
@@ -242,11 +249,12 @@ def _parent_case(user: Any, instance: FlowInstance) -> FlowInstance | None:
 
 
 def _can_resume(instance: FlowInstance, runs: list[StepRun]) -> bool:
-    """Resume is offered for a failed or stuck case, and only while it has steps in
-    progress, as the engine requires (a failed step alone is retried or skipped)."""
+    """Resume is offered for a failed or stuck case, and only while it has steps that
+    can move it on, as the engine requires (a failed step alone is retried or skipped;
+    a join waiting alone waits for paths nobody takes)."""
     if instance.status != InstanceStatus.FAILED and not instance.stuck_since:
         return False
-    return any(run.status in ACTIVE_STEP_STATUSES for run in runs)
+    return any(engine.moves_the_case(run) for run in runs)
 
 
 def _can_roll_back(instance: FlowInstance, runs: list[StepRun]) -> bool:
@@ -264,10 +272,14 @@ def _step_choices(instance: FlowInstance, runs: list[StepRun]) -> list[StepRun]:
     latest: dict[str, StepRun] = {}
     for run in runs:
         latest[run.step_id] = run
+    # A case being rolled back (or that failed while it was) only undoes.
+    rolling_back = any("compensates" in r.state for r in runs)
     choices = [
         r
         for r in latest.values()
-        if r.status in engine.SKIPPABLE and not engine.handled_by_error_path(graph, r, runs)
+        if r.status in engine.SKIPPABLE
+        and not engine.handled_by_error_path(graph, r, runs)
+        and ("compensates" in r.state or not rolling_back)
     ]
     return sorted(choices, key=lambda r: engine.SKIPPABLE.index(r.status))
 

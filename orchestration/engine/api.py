@@ -19,6 +19,7 @@ from orchestration.engine.operator import (
 )
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
+from orchestration.engine.state import moves_the_case
 
 __all__ = [
     "LIVE_INSTANCE",
@@ -34,6 +35,7 @@ __all__ = [
     "fail_waiting_step",
     "handled_by_error_path",
     "is_workable",
+    "moves_the_case",
     "resume_instance",
     "retry_step",
     "rollback_instance",

@@ -54,7 +54,7 @@ def start(tx: Transition, reason: str) -> bool:
     # Through the transition, and with the case's open tasks: nobody is left deciding a
     # step of a case that is being rolled back.
     cancel_active_runs(tx, f"The case is being rolled back: {reason}")
-    tx.change(status=InstanceStatus.COMPENSATING, error=reason)
+    tx.change(status=InstanceStatus.COMPENSATING, error=reason, stuck_since=None)
     tx.event(ev.instance_finished(tx.instance, tx.actor, reason))
     _schedule(tx, todo)
     return True

@@ -202,7 +202,10 @@ def resume_parent(child_instance_id: int) -> None:
             InstanceStatus.CANCELLED,
             InstanceStatus.COMPENSATED,
         ):
-            message = f"The sub-flow case #{child.pk} ended {child.status}: {child.error}"
+            how = child.get_status_display().lower()
+            message = f"The sub-flow case #{child.pk} ended {how}" + (
+                f": {child.error}" if child.error else "."
+            )
             fail_waiting_step(child.parent_step_run_id, message, actor=actor)
     except EngineError as exc:
         log.info("parent of case %s not resumed: %s", child.pk, exc)

@@ -17,10 +17,9 @@ from orchestration.engine.errors import EngineError, NotAllowedNow
 from orchestration.engine.locking import lock_run
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.runner import LIVE_INSTANCE
-from orchestration.engine.state import check_instance_transition
+from orchestration.engine.state import MOVING, check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.models import (
-    ACTIVE_STEP_STATUSES,
     FlowInstance,
     InstanceStatus,
     StepRun,
@@ -68,14 +67,12 @@ def _require_not_ended(instance: FlowInstance) -> None:
 def _reopen(tx: Transition) -> None:
     """A failed case goes on where it stopped: running, or rolling back if it failed
     during its roll-back (only a roll-back creates compensation runs)."""
+    tx.change(stuck_since=None)  # an operator acted: the case may move again
     if tx.instance.status != InstanceStatus.FAILED:
         return
-    rolling_back = StepRun.objects.filter(
-        instance=tx.instance, state__has_key="compensates"
-    ).exists()
-    status = InstanceStatus.COMPENSATING if rolling_back else InstanceStatus.RUNNING
+    status = InstanceStatus.COMPENSATING if _rolling_back(tx.instance) else InstanceStatus.RUNNING
     check_instance_transition(tx.instance, status)
-    tx.change(status=status, error="", stuck_since=None)
+    tx.change(status=status, error="")
     # Events that came while it had failed were refused: its waits get them now.
     for event_id in event_bus.events_missed_by(tx.instance):
         dispatch.deliver_event_after_commit(event_id)
@@ -89,8 +86,15 @@ def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
         tx = Transition(instance, actor, timezone.now())
         check_instance_transition(instance, InstanceStatus.CANCELLED)
         outcomes.cancel_active_runs(tx, f"The case was cancelled: {reason}")
-        tx.change(status=InstanceStatus.CANCELLED, finished_at=tx.now)
+        tx.change(
+            status=InstanceStatus.CANCELLED,
+            finished_at=tx.now,
+            error=reason,
+            stuck_since=None,
+        )
         tx.event(ev.instance_operated(instance, "cancelled", actor, reason))
+        if instance.parent_step_run_id:
+            dispatch.resume_parent_after_commit(instance.pk)
         tx.save()
 
 
@@ -134,6 +138,22 @@ def handled_by_error_path(graph: FlowGraph, run: StepRun, runs: Iterable[StepRun
     )
 
 
+def _require_forward_allowed(run: StepRun) -> None:
+    """A case being rolled back (or that failed while it was) only undoes: its forward
+    steps are not retried or skipped, or it would run on while rolling back."""
+    if "compensates" in run.state:
+        return
+    if run.instance.status == InstanceStatus.COMPENSATING or _rolling_back(run.instance):
+        raise NotAllowedNow(
+            "This case is being rolled back: only its compensation steps can be retried or "
+            "skipped now."
+        )
+
+
+def _rolling_back(instance: FlowInstance) -> bool:
+    return StepRun.objects.filter(instance=instance, state__has_key="compensates").exists()
+
+
 def _require_not_handled(tx: Transition, run: StepRun) -> None:
     target = tx.step(run.step_id).get("on_error")
     later = StepRun.objects.filter(instance=run.instance, step_id=target, pk__gt=run.pk)
@@ -155,6 +175,7 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be retried in a case that has not finished.")
         _latest_attempt(run)
+        _require_forward_allowed(run)
         tx = Transition(run.instance, actor, timezone.now())
         _require_not_handled(tx, run)
         _reopen(tx)
@@ -179,6 +200,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be skipped in a case that has not finished.")
         _latest_attempt(run)
+        _require_forward_allowed(run)
         tx = Transition(run.instance, actor, timezone.now())
         _require_not_handled(tx, run)
         _reopen(tx)
@@ -231,14 +253,14 @@ def resume_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
         _require_not_ended(instance)
         if instance.status not in WORKING_CASE:
             raise NotAllowedNow("Only a case that has not finished can be resumed.")
-        active = StepRun.objects.filter(instance=instance, status__in=ACTIVE_STEP_STATUSES)
+        active = StepRun.objects.filter(MOVING, instance=instance)
         if not active.exists():
             raise NotAllowedNow(
-                "Nothing is left to run in this case. Retry or skip the failed step instead."
+                "Nothing is left to run in this case. Retry or skip the failed step instead, "
+                "or cancel the case."
             )
         tx = Transition(instance, actor, timezone.now())
         _reopen(tx)
-        tx.change(stuck_since=None)
         tx.event(ev.instance_operated(instance, "resumed", actor, reason))
         tx.save()
         dispatch.after_commit(list(active.values_list("pk", flat=True)))

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from orchestration.models import FlowInstance, InstanceStatus, StepRun, StepStatus
+from django.db.models import Q
+
+from orchestration.models import (
+    ACTIVE_STEP_STATUSES,
+    FlowInstance,
+    InstanceStatus,
+    StepRun,
+    StepStatus,
+)
 
 S, IS = StepStatus, InstanceStatus
 
@@ -48,3 +56,15 @@ def check_instance_transition(instance: FlowInstance, to: str) -> None:
     # A failed case that reached a failure end has ended: the table alone cannot tell.
     if instance.has_ended or to not in INSTANCE_TRANSITIONS[instance.status]:
         raise InvalidTransition(f"A case cannot go from {instance.status} to {to}.")
+
+
+def moves_the_case(run: StepRun) -> bool:
+    """Whether the run can still move its case on: it is in progress, and not a join
+    that waits (alone, a join waits for paths nobody will take)."""
+    return run.status in ACTIVE_STEP_STATUSES and not (
+        run.kind == "join" and run.status == S.WAITING
+    )
+
+
+# moves_the_case, as a filter on step runs.
+MOVING = Q(status__in=ACTIVE_STEP_STATUSES) & ~Q(kind="join", status=S.WAITING)

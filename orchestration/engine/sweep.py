@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from orchestration.engine import dispatch, operator
 from orchestration.engine import events as ev
 from orchestration.engine.event_bus import catch_up_parents, catch_up_waits, parents_of_orphans
 from orchestration.engine.runner import LIVE_INSTANCE, SYSTEM
+from orchestration.engine.state import MOVING
 from orchestration.engine.transition import QUEUED_GRACE, Transition
 from orchestration.models import (
-    ACTIVE_STEP_STATUSES,
     FlowInstance,
     StepRun,
     StepStatus,
@@ -93,7 +93,7 @@ def flag_stuck(now: datetime) -> int:
     """Flag running (or rolling back) cases with nothing left to run, each in a transition
     of its own that writes its audit event and tells the exception owner; how many were
     flagged."""
-    active = _moving(StepRun.objects.filter(instance=OuterRef("pk")))
+    active = StepRun.objects.filter(MOVING, instance=OuterRef("pk"))
     candidates = (
         FlowInstance.objects.filter(
             status__in=LIVE_INSTANCE,
@@ -106,14 +106,6 @@ def flag_stuck(now: datetime) -> int:
     return sum(_flag_stuck(pk, now) for pk in list(candidates))
 
 
-def _moving(runs: QuerySet[StepRun]) -> QuerySet[StepRun]:
-    """The runs that can still move a case on. A join that waits counts only while some
-    other run can still arrive at it: alone, it waits for paths nobody will take."""
-    return runs.filter(status__in=ACTIVE_STEP_STATUSES).exclude(
-        kind="join", status=StepStatus.WAITING
-    )
-
-
 def _flag_stuck(instance_id: int, now: datetime) -> bool:
     with transaction.atomic():
         instance = FlowInstance.objects.select_for_update().filter(pk=instance_id).first()
@@ -122,7 +114,7 @@ def _flag_stuck(instance_id: int, now: datetime) -> bool:
             instance is None
             or instance.status not in LIVE_INSTANCE
             or instance.stuck_since is not None
-            or _moving(instance.step_runs.all()).exists()
+            or instance.step_runs.filter(MOVING).exists()
         ):
             return False
         tx = Transition(instance, SYSTEM, now)
