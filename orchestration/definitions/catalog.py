@@ -42,6 +42,7 @@ TRIGGER = _obj(
         "cron": {"type": "string", "pattern": r"^\S+(\s+\S+){4}$"},
         "event": {"type": "string", "minLength": 1},
         "key": _CEL,
+        "input": {"type": "object"},  # what a schedule's cases start with
     },
     ("type",),
     allOf=[_when("type", "schedule", ["cron"]), _when("type", "event", ["event"])],

@@ -47,6 +47,18 @@ def describe(found: ValidationError, subject: str, field: str | None) -> str:
     return f"{named} {_bound(rule, expected) or found.message}."
 
 
+def input_problem(found: ValidationError) -> str:
+    """A problem with a case's input, in words, starting with the field it is about
+    ("amount must be a number."): the start form puts each message next to its field."""
+    subject = dotted_path(list(found.absolute_path)) or "The input"
+    if found.validator == "pattern":
+        hint = found.schema.get("description") or found.schema.get("title")
+        return f"{subject}: '{found.instance}' is not in the expected form" + (
+            f" ({hint})." if hint else "."
+        )
+    return describe(found, subject, None)
+
+
 def dotted_path(path: list[Any]) -> str | None:
     """['config', 'triggers', 0, 'cron'] -> 'config.triggers[0].cron'."""
     text = ""

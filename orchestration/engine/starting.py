@@ -7,10 +7,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from audit.chain import Actor
-from orchestration.definitions.messages import describe, dotted_path
+from orchestration.definitions.messages import input_problem
 from orchestration.engine import dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.errors import InputInvalid, NotAllowedNow
@@ -31,19 +30,7 @@ def input_problems(version: FlowVersion, data: Any) -> list[str]:
     if not isinstance(data, dict):
         return ["The input must be an object of named fields."]
     found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    return [_input_problem(e) for e in found]
-
-
-def _input_problem(found: ValidationError) -> str:
-    """A schema error in words, starting with the field it is about ("amount must be a
-    number."), which is how the start form puts each message next to its field."""
-    subject = dotted_path(list(found.absolute_path)) or "The input"
-    if found.validator == "pattern":
-        hint = found.schema.get("description") or found.schema.get("title")
-        return f"{subject}: '{found.instance}' is not in the expected form" + (
-            f" ({hint})." if hint else "."
-        )
-    return describe(found, subject, None)
+    return [input_problem(e) for e in found]
 
 
 def business_key_for(version: FlowVersion, data: dict[str, Any]) -> str:

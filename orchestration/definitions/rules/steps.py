@@ -10,7 +10,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from orchestration.definitions.catalog import CATALOG
-from orchestration.definitions.messages import describe, dotted_path
+from orchestration.definitions.cron import cron_problem
+from orchestration.definitions.messages import describe, dotted_path, input_problem
 from orchestration.definitions.problems import Problem, error, warning
 from orchestration.definitions.rules import Subject, config_of, label
 
@@ -34,6 +35,43 @@ def check(subject: Subject) -> Iterator[Problem]:
         yield from _config(step)
         yield from _output_schema(step)
         yield from _decision_outcomes(step)
+    yield from _schedules(subject)
+
+
+def _schedules(subject: Subject) -> Iterator[Problem]:
+    """Each schedule trigger must be one beat can run, and start cases whose input (its
+    `input`, else nothing) fits the flow's input schema: nobody is there to fill a form."""
+    start = subject.graph.step(subject.graph.start_step_id or "") or {}
+    schema = subject.definition.get("input_schema")
+    for index, trigger in enumerate(config_of(start).get("triggers") or []):
+        if not isinstance(trigger, dict) or trigger.get("type") != "schedule":
+            continue
+        field = f"config.triggers[{index}]"
+        cron = str(trigger.get("cron") or "")
+        if problem := cron_problem(cron):
+            yield error(
+                "schedule_invalid",
+                f"The schedule '{cron}' cannot run: {problem}.",
+                step_id=start["id"],
+                field=f"{field}.cron",
+            )
+        given = trigger.get("input", {})
+        if not isinstance(schema, dict) or not isinstance(given, dict):
+            continue
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError:
+            continue  # the input schema's own problem is reported on its own
+        found = sorted(Draft202012Validator(schema).iter_errors(given), key=lambda e: list(e.path))
+        if found:
+            yield error(
+                "schedule_input",
+                f"The schedule '{cron}' starts cases with an input that does not fit the "
+                f"flow's input schema: {input_problem(found[0])} Give the trigger an 'input' "
+                "with the fields the flow needs.",
+                step_id=start["id"],
+                field=f"{field}.input",
+            )
 
 
 def _decision_outcomes(step: dict[str, Any]) -> Iterator[Problem]:

@@ -357,6 +357,36 @@ def test_it_rejects_a_decision_naming_an_outcome_it_cannot_give():
     ]
 
 
+def scheduled(cron: str, **trigger: object) -> dict:
+    defn = simple(assign("work"))
+    defn["steps"][0]["config"] = {"triggers": [{"type": "schedule", "cron": cron, **trigger}]}
+    return defn
+
+
+@pytest.mark.parametrize(
+    "cron, problem",
+    [
+        ("0 9 * * 7", "Invalid end range: 7 > 6"),
+        ("0 25 * * *", "Invalid end range: 25 > 23"),
+        ("0 9 31 2 *", "day_of_month '31' never occurs in month_of_year '2'"),
+    ],
+)
+def test_it_rejects_a_schedule_beat_could_not_run(cron, problem):
+    found = the(scheduled(cron), "schedule_invalid")
+    assert (found.step_id, found.field) == ("start", "config.triggers[0].cron")
+    assert found.message.startswith(f"The schedule '{cron}' cannot run: ")
+    assert problem in found.message
+
+
+def test_a_schedule_must_start_cases_with_the_input_the_flow_requires():
+    defn = scheduled("0 9 * * 1-5")
+    defn["input_schema"] = {"type": "object", "required": ["region"], "properties": {"region": {}}}
+    found = the(defn, "schedule_input")
+    assert "The input is missing the required field 'region'." in found.message
+    defn["steps"][0]["config"]["triggers"][0]["input"] = {"region": "EU"}
+    assert only(defn, "schedule_input") == []
+
+
 def test_it_rejects_an_error_path_to_a_missing_step():
     problem = the(
         simple(assign("work", done="true") | {"on_error": "ghost"}), "unknown_step_reference"
