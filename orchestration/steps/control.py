@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
+from orchestration.definitions.durations import LONGEST_SECONDS
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.steps.base import (
     Done,
@@ -100,7 +103,11 @@ class TimerStep(StepExecutor):
                 f"Timer '{ctx.step['id']}': '{value}' is not a date and time."
             ) from None
         if due.tzinfo is None:
-            due = due.replace(tzinfo=ctx.now.tzinfo)
+            # A date or time without a zone is the organisation's: where cron triggers
+            # and the screens read times too.
+            due = timezone.make_aware(due, timezone.get_default_timezone())
+        if due - ctx.now > timedelta(seconds=LONGEST_SECONDS):
+            raise PermanentError(f"Timer '{ctx.step['id']}': {value} is more than ten years away.")
         return due
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from audit.chain import Actor
-from orchestration.models import FlowVersion, VersionStatus
+from orchestration.models import FlowInstance, FlowVersion, VersionStatus
 from orchestration.steps.base import (
     PermanentError,
     Result,
@@ -17,6 +17,22 @@ from orchestration.steps.base import (
 from orchestration.steps.control import evaluate_or_fail
 from orchestration.steps.registry import register
 
+# Sub-flows started by sub-flows: deeper than this, flows call each other without end.
+MAX_DEPTH = 10
+
+
+def _depth(instance: FlowInstance) -> int:
+    """How many parent cases stand above this one (counted up to MAX_DEPTH)."""
+    depth, step_run_id = 0, instance.parent_step_run_id
+    while step_run_id is not None and depth < MAX_DEPTH:
+        depth += 1
+        step_run_id = (
+            FlowInstance.objects.filter(step_runs__pk=step_run_id)
+            .values_list("parent_step_run_id", flat=True)
+            .first()
+        )
+    return depth
+
 
 @register
 class SubflowStep(StepExecutor):
@@ -27,6 +43,11 @@ class SubflowStep(StepExecutor):
         from orchestration.engine.api import EngineError, start_instance
 
         slug = ctx.config.get("flow", "")
+        if _depth(ctx.instance) >= MAX_DEPTH:
+            raise PermanentError(
+                f"Flow '{slug}' would be started {MAX_DEPTH + 1} sub-flows deep: the cases "
+                "call each other without end. Check which flows start which."
+            )
         version = (
             FlowVersion.objects.filter(flow__slug=slug, status=VersionStatus.PUBLISHED)
             .order_by("-number")

@@ -443,3 +443,62 @@ def test_a_step_stopped_by_the_workers_time_limit_times_out_and_is_retried(engin
     assert first.error_kind == "timeout"
     assert "did not finish within the worker's time limit" in first.error
     assert CALLS["slow"] == 2
+
+
+def test_a_flow_that_starts_itself_stops_ten_sub_flows_deep(engine):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("call", "subflow", config={"flow": "loop"}),
+            step("end", "end"),
+        ],
+        [link("start", "call"), link("call", "end")],
+    )
+    root = start(published(defn, slug="loop"))
+    engine.run()
+    cases = FlowInstance.objects.order_by("id")
+    assert cases.count() == 11  # the root and ten below it
+    deepest = cases.last()
+    (call,) = runs(deepest, "call")
+    assert call.status == StepStatus.FAILED
+    assert "would be started 11 sub-flows deep" in call.error
+    root.refresh_from_db()
+    assert root.status == InstanceStatus.FAILED
+
+
+def timer_flow() -> dict:
+    return definition(
+        [
+            step("start", "start"),
+            step("pause", "timer", config={"until": "data.when"}, on_error="handle"),
+            step("handle", "set", config={"assign": {"handled": "true"}}),
+            step("end", "end"),
+        ],
+        [link("start", "pause"), link("pause", "end"), link("handle", "end")],
+    )
+
+
+@pytest.mark.parametrize(
+    "when, due",
+    [
+        ("2030-06-01T09:00:00", dt.datetime(2030, 6, 1, 7, 0, tzinfo=dt.UTC)),
+        ("2030-06-01", dt.datetime(2030, 5, 31, 22, 0, tzinfo=dt.UTC)),
+        ("2030-06-01T09:00:00+00:00", dt.datetime(2030, 6, 1, 9, 0, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_timer_reads_a_time_without_a_zone_in_the_organisations_zone(engine, settings, when, due):
+    settings.TIME_ZONE = "Europe/Amsterdam"  # summer time: UTC+2
+    instance = start(published(timer_flow()), {"when": when})
+    engine.run()
+    (pause,) = runs(instance, "pause")
+    assert pause.status == StepStatus.WAITING and pause.due_at == due
+
+
+def test_a_timer_more_than_ten_years_away_fails_and_takes_its_error_path(engine):
+    instance = start(published(timer_flow()), {"when": "9999-12-31T23:00:00-05:00"})
+    engine.run()
+    instance.refresh_from_db()
+    (pause,) = runs(instance, "pause")
+    assert pause.status == StepStatus.FAILED
+    assert "is more than ten years away" in pause.error
+    assert instance.data["handled"] is True
