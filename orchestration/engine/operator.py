@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -19,6 +20,8 @@ from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.state import MOVING, check_instance_transition
 from orchestration.engine.transition import Transition
+from orchestration.json_numbers import first_non_finite
+from orchestration.json_values import first_unplain
 from orchestration.models import (
     FlowInstance,
     InstanceStatus,
@@ -190,6 +193,24 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
     return retry
 
 
+def _require_storable_output(step: dict, output: Any) -> None:
+    """What an operator gives as a skipped step's output stands in for the step's own:
+    it must be a set of named fields JSON can hold, and fit the step's output schema."""
+    if not isinstance(output, dict):
+        raise NotAllowedNow("A skipped step's output must be a set of named fields.")
+    if where := first_non_finite(output, "output"):
+        raise NotAllowedNow(
+            f"The output holds an infinite or undefined number at {where}, which cannot be "
+            "stored."
+        )
+    if problem := first_unplain(output, "output"):
+        raise NotAllowedNow(f"The output holds {problem}.")
+    try:
+        outcomes.check_output(step, output)
+    except StepError as exc:
+        raise NotAllowedNow(exc.message) from exc
+
+
 def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | None = None) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
@@ -203,6 +224,8 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         _require_forward_allowed(run)
         tx = Transition(run.instance, actor, timezone.now())
         _require_not_handled(tx, run)
+        if output is not None:
+            _require_storable_output(tx.step(run.step_id), output)
         _reopen(tx)
         tx.set_status(
             run,

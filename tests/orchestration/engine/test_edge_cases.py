@@ -502,3 +502,39 @@ def test_a_timer_more_than_ten_years_away_fails_and_takes_its_error_path(engine)
     assert pause.status == StepStatus.FAILED
     assert "is more than ten years away" in pause.error
     assert instance.data["handled"] is True
+
+
+@pytest.mark.parametrize(
+    "output, refusal",
+    [
+        (["a list"], "A skipped step's output must be a set of named fields."),
+        ({"rate": float("nan")}, "an infinite or undefined number at output.rate"),
+        ({"at": dt.date(2026, 1, 1)}, "The output holds a date, which JSON cannot hold"),
+        ({"total": "many"}, "does not match its output schema"),
+    ],
+)
+def test_an_output_given_for_a_skipped_step_must_be_one_the_step_could_give(
+    engine, output, refusal
+):
+    defn = definition(
+        [
+            step("start", "start"),
+            step(
+                "hold",
+                "wait",
+                config={"event": "tests.never", "key": "'k'"},
+                output_schema={"type": "object", "properties": {"total": {"type": "number"}}},
+            ),
+            step("end", "end"),
+        ],
+        [link("start", "hold"), link("hold", "end")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    (hold,) = runs(instance, "hold")
+    with pytest.raises(NotAllowedNow, match=refusal.replace("(", "\\(")):
+        skip_step(hold.pk, actor=ACTOR, reason="Done by hand", output=output)
+    skip_step(hold.pk, actor=ACTOR, reason="Done by hand", output={"total": 12})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED and instance.outputs["hold"] == {"total": 12}
