@@ -68,9 +68,12 @@ def _due_work(tx: Transition, run: StepRun, worker: str) -> bool | Claim:
         if run.due_at and run.due_at > now + DUE_TOLERANCE:
             return False
         tx.set_status(run, StepStatus.QUEUED, due_at=now)
-    step = tx.step(run.step_id)
+    known = _known(tx, run)
+    if isinstance(known, StepError):
+        outcomes.fail(tx, run, {"id": run.step_id}, known)
+        return True
+    step, executor = known
     context = StepContext(tx.instance, run, step, tx.graph, now)
-    executor = executor_for(run.kind)
     if run.status == StepStatus.QUEUED:
         if executor.external:
             return _claim(tx, run, step, context, worker)
@@ -100,19 +103,38 @@ def _chain(tx: Transition) -> None:
     """
     budget = settings.PODIUM_INLINE_STEPS
     while budget > 0 and tx.instance.status in LIVE_INSTANCE:
-        run = next(
-            (r for r in tx.pending_runs(StepStatus.QUEUED) if not executor_for(r.kind).external),
-            None,
-        )
+        run = next((r for r in tx.pending_runs(StepStatus.QUEUED) if _inline(r)), None)
         if run is None:
             return
         budget -= 1
-        executor = executor_for(run.kind)
+        known = _known(tx, run)
+        if isinstance(known, StepError):
+            outcomes.fail(tx, run, {"id": run.step_id}, known)
+            continue
+        step, executor = known
         if executor.writes_records:
             tx.flush_records()
-        step = tx.step(run.step_id)
         context = StepContext(tx.instance, run, step, tx.graph, tx.now)
         _apply(tx, run, step, outcomes.executor_outcome(executor, context, due=False))
+
+
+def _inline(run: StepRun) -> bool:
+    """Whether the chain runs this run itself: any but an external step (a run of an
+    unknown kind too, to fail it)."""
+    try:
+        return not executor_for(run.kind).external
+    except StepError:
+        return True
+
+
+def _known(tx: Transition, run: StepRun) -> tuple[dict[str, Any], Any] | StepError:
+    """The run's step and executor, or why there are none: a version stored without the
+    lint (by hand, or before a rule existed) may name a step or kind Podium does not
+    have. The run then fails like any step, instead of the worker at every delivery."""
+    try:
+        return tx.step(run.step_id), executor_for(run.kind)
+    except StepError as broken:
+        return broken
 
 
 def _apply(tx: Transition, run: StepRun, step: dict[str, Any], result: Any) -> None:

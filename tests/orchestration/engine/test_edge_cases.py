@@ -538,3 +538,24 @@ def test_an_output_given_for_a_skipped_step_must_be_one_the_step_could_give(
     engine.run()
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.SUCCEEDED and instance.outputs["hold"] == {"total": 12}
+
+
+def test_a_step_of_a_kind_podium_does_not_know_fails_the_case_not_the_worker(engine):
+    # A version stored without the lint (by hand, or before a kind was removed).
+    defn = definition(
+        [
+            step("start", "start"),
+            step("prepare", "set", config={"assign": {"ready": "true"}}),
+            step("beam", "teleport"),
+            step("end", "end"),
+        ],
+        [link("start", "prepare"), link("prepare", "beam"), link("beam", "end")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert runs(instance, "prepare")[0].status == StepStatus.SUCCEEDED
+    (beam,) = runs(instance, "beam")
+    assert beam.status == StepStatus.FAILED
+    assert instance.status == InstanceStatus.FAILED
+    assert "Podium does not know the step kind 'teleport'" in instance.error
