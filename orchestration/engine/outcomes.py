@@ -115,7 +115,10 @@ def finish(tx: Transition, run: StepRun, result: Finish) -> None:
 
 
 def finish_if_idle(tx: Transition, run: StepRun) -> None:
-    """A path that ends without an end step finishes the case once nothing else is active."""
+    """A path that ends without an end step finishes the case once nothing else is active
+    (a case that failed elsewhere waits for its operator instead)."""
+    if tx.instance.status != InstanceStatus.RUNNING:
+        return
     if tx.pending_runs(*ACTIVE_STEP_STATUSES) or tx.ready:
         return
     others = StepRun.objects.filter(instance=tx.instance, status__in=ACTIVE_STEP_STATUSES)
@@ -211,6 +214,10 @@ def _next_move(
             tx.retries.append((retry, delay))
 
         return f"retry in {delay:.1f} s", retry_later
+    if tx.instance.status == InstanceStatus.FAILED:
+        # A call that ended after the case failed at another step: recorded, and the
+        # operator deals with both.
+        return "the case had already failed", lambda: None
     if "compensates" in run.state:
         reason = f"Rolling back failed at “{label}”: {error}"
         return "case failed during roll-back", lambda: end_instance(

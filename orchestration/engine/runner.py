@@ -27,6 +27,10 @@ from orchestration.steps.registry import executor_for
 
 SYSTEM = Actor.system("Podium engine")
 LIVE_INSTANCE = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING)
+# A call's result is kept in a case that failed at another step meanwhile too: the call
+# happened, and dropping it would make the sweep time it out and call again. What it
+# leads to waits, frozen, until an operator puts the case right.
+RESULT_TAKEN = (*LIVE_INSTANCE, InstanceStatus.FAILED)
 # Early redelivery of a retry (broker countdown vs. clock skew) is tolerated this much.
 DUE_TOLERANCE = timedelta(milliseconds=200)
 
@@ -176,7 +180,8 @@ def _complete_claim(claim: Claim, result: Any) -> list[int]:
             run is None
             or run.status != StepStatus.RUNNING
             or run.started_at != claim.lease_started
-            or run.instance.status not in LIVE_INSTANCE
+            or run.instance.status not in RESULT_TAKEN
+            or run.instance.has_ended
         ):
             return []  # the sweep timed this attempt out, or the case moved on: drop it
         tx = Transition(run.instance, SYSTEM, timezone.now())

@@ -9,6 +9,8 @@ from orchestration.connectors import circuit
 from orchestration.engine import runner
 from orchestration.engine.api import start_instance
 from orchestration.models import AllowedTarget, CircuitState, InstanceStatus, StepRun
+from orchestration.steps.base import PermanentError
+from orchestration.steps.python_action import action
 from tests.httpserver import Reply, scripted_server
 from tests.orchestration.factories import definition, link, published, step
 
@@ -124,6 +126,61 @@ def test_a_retry_waits_as_long_as_the_service_asks_within_an_hour(
     else:
         assert abs(pause - wait) < 2
         assert first.error.endswith(f"Podium will try again in {wait:g} s, as it asked.")
+
+
+@action("tests.http.book_fails", label="Books (the hotel refuses)")
+def book_fails() -> dict:
+    raise PermanentError("the hotel refused the booking")
+
+
+def test_a_call_that_succeeds_after_the_case_failed_elsewhere_is_kept(
+    engine, allow_loopback, monkeypatch
+):
+    from orchestration.connectors import http_client
+    from orchestration.engine.api import skip_step
+
+    real_exchange = http_client._exchange
+    calls_made = []
+
+    def in_flight(request, target, headers):
+        calls_made.append(request.url)
+        engine.run()  # meanwhile the other branch fails, and with it the case
+        return real_exchange(request, target, headers)
+
+    monkeypatch.setattr(http_client, "_exchange", in_flight)
+    with scripted_server(Reply(201, {"payment": 1})) as server:
+        config = {"method": "POST", "url": server.url + "/pay", "timeout_seconds": 5}
+        defn = definition(
+            [
+                step("start", "start"),
+                step("split", "parallel"),
+                step("pay", "http", config=config, retry={"attempts": 3}),
+                step("book", "action", config={"action": "tests.http.book_fails"}),
+                step("join", "join"),
+                step("end", "end"),
+            ],
+            [
+                link("start", "split"),
+                link("split", "pay"),
+                link("split", "book"),
+                link("pay", "join"),
+                link("book", "join"),
+                link("join", "end"),
+            ],
+        )
+        instance = start_instance(published(defn), {}, trigger="manual", actor=ACTOR)
+        engine.run()
+        instance.refresh_from_db()
+        (pay,) = StepRun.objects.filter(instance=instance, step_id="pay")
+        assert instance.status == InstanceStatus.FAILED
+        assert (pay.status, pay.output["body"]) == ("succeeded", {"payment": 1})
+        book = StepRun.objects.get(instance=instance, step_id="book")
+        skip_step(book.pk, actor=ACTOR, reason="Booked by phone")
+        engine.run()
+        engine.sweep(later=timedelta(minutes=5))
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.SUCCEEDED
+    assert len(calls_made) == len(server.requests) == 1
 
 
 def test_a_server_failing_twice_succeeds_on_the_third_attempt_with_one_idempotency_key(
