@@ -18,6 +18,7 @@ from orchestration.readable import readable
 
 MAX_YAML_BYTES = 512 * 1024
 BUSINESS_KEY_FIELD = "_business_key"
+PAGE_LINK_BROKEN = "This page link is not one Podium made; start again from the first page."
 # A status filter of the cases list: running cases the sweep found with nothing to run.
 STUCK = "stuck"
 # Another: failed cases an operator can still put right (not those that reached a failure end).
@@ -392,7 +393,17 @@ class InstanceFilterForm(StyledForm):
     owner_team = forms.ModelChoiceField(
         queryset=Group.objects.order_by("name"), required=False, empty_label="Any owner"
     )
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # The paging cursor from a "next page" link; only a hand-edited link is wrong.
+    before = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": PAGE_LINK_BROKEN,
+            "min_value": PAGE_LINK_BROKEN,
+            "max_value": PAGE_LINK_BROKEN,
+        },
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -216,7 +216,10 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
     with transaction.atomic():
         run = lock_run(step_run_id)
         if run is None or run.status not in SKIPPABLE:
-            raise NotAllowedNow("Only a failed, waiting or queued step can be skipped.")
+            raise NotAllowedNow(
+                "Only a step that failed, waits, is queued or waits to retry can be skipped; "
+                "this one has moved on. Reload the case to see where it is."
+            )
         _require_not_ended(run.instance)
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be skipped in a case that has not finished.")

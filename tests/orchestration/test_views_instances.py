@@ -94,6 +94,12 @@ class TestInstanceList:
             assert response.status_code == 200
             assert world.instance in response.context["instances"]
 
+    @pytest.mark.parametrize("before", ["abc", "0", "-5"])
+    def test_a_hand_edited_page_link_says_so(self, world, as_user, before):  # noqa: F811
+        response = as_user(world.owner).get(reverse(LIST), {"before": before})
+        assert response.status_code == 200
+        assert "This page link is not one Podium made" in response.content.decode()
+
     def test_it_pages_by_id_without_offsets_and_keeps_filters(self, world, as_user):  # noqa: F811
         FlowInstanceFactory.create_batch(PAGE_SIZE + 5, version=world.version, status="running")
         client = as_user(world.owner)
