@@ -200,8 +200,7 @@ def _require_storable_output(step: dict, output: Any) -> None:
         raise NotAllowedNow("A skipped step's output must be a set of named fields.")
     if where := first_non_finite(output, "output"):
         raise NotAllowedNow(
-            f"The output holds an infinite or undefined number at {where}, which cannot be "
-            "stored."
+            f"The output holds an infinite or undefined number at {where}, which cannot be stored."
         )
     if problem := first_unplain(output, "output"):
         raise NotAllowedNow(f"The output holds {problem}.")
