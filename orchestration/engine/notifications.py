@@ -7,12 +7,11 @@ from django.core.mail import send_mail
 
 from config.links import absolute_url
 from orchestration.engine.runner import LIVE_INSTANCE
-from orchestration.models import FlowInstance, InstanceStatus
+from orchestration.models import Flow, FlowInstance, FlowVersion, InstanceStatus
 from orchestration.steps.notify import resolve_recipients
 
 
-def exception_owner_targets(instance: FlowInstance) -> list[str]:
-    flow = instance.flow
+def exception_owner_targets(flow: Flow) -> list[str]:
     targets = []
     if flow.exception_owner_team is not None:
         targets.append(f"team:{flow.exception_owner_team.name}")
@@ -29,10 +28,27 @@ def notify_exception_owner(instance_id: int) -> None:
     if instance is None:
         return
     message = _message(instance)
-    recipients = resolve_recipients(exception_owner_targets(instance))
+    recipients = resolve_recipients(exception_owner_targets(instance.flow))
     if message is None or not recipients:
         return
     send_mail(*message, settings.DEFAULT_FROM_EMAIL, recipients)
+
+
+def notify_schedule_failed(version: FlowVersion, problem: str) -> None:
+    """Tell the exception owner that a scheduled start failed: no case exists to show it."""
+    flow = version.flow
+    recipients = resolve_recipients(exception_owner_targets(flow))
+    if not recipients:
+        return
+    link = absolute_url("orchestration:flow_detail", flow.slug)
+    send_mail(
+        f"Podium: {flow.name} did not start on schedule",
+        f"A scheduled case of {flow.name} (version {version.number}) could not start:\n\n"
+        f"{problem}\n\nThe schedule goes on; until this is put right, each start fails the "
+        f"same way (this email comes at most once a day). Open the flow in Podium:\n{link}\n",
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+    )
 
 
 def _message(instance: FlowInstance) -> tuple[str, str] | None:

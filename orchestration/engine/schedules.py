@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audit.chain import Actor, Entry, append
+from audit.models import AuditEvent
+from orchestration.engine import notifications
 from orchestration.engine.errors import EngineError
 from orchestration.engine.starting import start_instance
 from orchestration.models import Flow, FlowVersion, VersionStatus
@@ -90,6 +92,12 @@ def start_scheduled(flow_id: int, trigger: int = 0, now: datetime | None = None)
         )
     except EngineError as exc:
         log.warning("scheduled start of flow %s failed: %s", flow_id, exc)
+        # One email a day at most: a schedule may fail every few minutes.
+        already_told = AuditEvent.objects.filter(
+            stream=f"flow:{flow_id}",
+            action="schedule.start_failed",
+            occurred_at__gte=now - timedelta(days=1),
+        ).exists()
         append(
             f"flow:{flow_id}",
             [
@@ -103,3 +111,5 @@ def start_scheduled(flow_id: int, trigger: int = 0, now: datetime | None = None)
                 )
             ],
         )
+        if not already_told:
+            notifications.notify_schedule_failed(version, str(exc))

@@ -47,3 +47,31 @@ def test_a_scheduled_start_runs_once_per_minute_even_if_beat_fires_twice(draft, 
     instance = FlowInstance.objects.get()
     assert instance.trigger == "schedule"
     assert instance.status == "succeeded"
+
+
+def test_a_scheduled_start_that_fails_tells_the_exception_owner_once_a_day(
+    draft, engine, mailoutbox
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+
+    UserFactory(username="ops", email="ops@example.com", teams=[draft.flow.owner_team])
+    actions.publish_version(draft, user=UserFactory(), note="go live")
+    # A version stored before the lint refused it: its cases need an input nobody gives.
+    needs_input = {"type": "object", "required": ["region"], "properties": {"region": {}}}
+    FlowVersion.objects.filter(pk=draft.pk).update(
+        definition={**draft.definition, "input_schema": needs_input}
+    )
+    first = timezone.now()
+    for minutes in (0, 1, 60 * 25):
+        start_scheduled(draft.flow_id, now=first + dt.timedelta(minutes=minutes))
+    assert not FlowInstance.objects.exists()
+    assert AuditEvent.objects.filter(action="schedule.start_failed").count() == 3
+    assert len(mailoutbox) == 2  # the first failure, and again the next day
+    assert mailoutbox[0].to == ["ops@example.com"]
+    assert mailoutbox[0].subject == f"Podium: {draft.flow.name} did not start on schedule"
+    assert "missing the required field 'region'" in mailoutbox[0].body
+    assert "/flows/nightly/" in mailoutbox[0].body
