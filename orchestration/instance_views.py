@@ -272,15 +272,7 @@ def _step_choices(instance: FlowInstance, runs: list[StepRun]) -> list[StepRun]:
     latest: dict[str, StepRun] = {}
     for run in runs:
         latest[run.step_id] = run
-    # A case being rolled back (or that failed while it was) only undoes.
-    rolling_back = any("compensates" in r.state for r in runs)
-    choices = [
-        r
-        for r in latest.values()
-        if r.status in engine.SKIPPABLE
-        and not engine.handled_by_error_path(graph, r, runs)
-        and ("compensates" in r.state or not rolling_back)
-    ]
+    choices = [r for r in latest.values() if engine.offered(graph, r, runs)]
     return sorted(choices, key=lambda r: engine.SKIPPABLE.index(r.status))
 
 

@@ -19,6 +19,10 @@ def first_unplain(value: Any, where: str = "") -> str | None:
     """What in `value` cannot be stored as JSON, in words with where it is ("a date and
     time, which JSON cannot hold (at output.booked_at)"), or None. Walks without
     recursion; numbers JSON cannot hold (NaN, infinity) are json_numbers' to find."""
+    # Nearly every value is plain (a step's output is looked at here at every step):
+    # find out first, and only then spend time naming paths.
+    if not any(_problem(item, depth) for depth, item in _walk_with_depth(value)):
+        return None
     stack: list[tuple[str, Any, int]] = [(where, value, 0)]
     while stack:
         path, item, depth = stack.pop()
@@ -38,14 +42,18 @@ def first_unplain(value: Any, where: str = "") -> str | None:
 def walk(value: Any) -> Iterator[Any]:
     """`value` and every value inside it, without recursion (data may nest deeper than
     Python's stack)."""
-    stack = [value]
+    return (item for _, item in _walk_with_depth(value))
+
+
+def _walk_with_depth(value: Any) -> Iterator[tuple[int, Any]]:
+    stack = [(0, value)]
     while stack:
-        item = stack.pop()
-        yield item
+        depth, item = stack.pop()
+        yield depth, item
         if isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend((depth + 1, child) for child in item.values())
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack.extend((depth + 1, child) for child in item)
 
 
 def larger_than(value: Any, limit: int) -> bool:

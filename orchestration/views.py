@@ -240,9 +240,7 @@ def version_retire(request: HttpRequest, slug: str, number: int) -> HttpResponse
         actions.retire_version(version, user=request.user)
     except actions.VersionLocked as exc:  # someone retired it a moment ago
         return _refused(request, version.flow, str(exc))
-    now_current = (
-        version.flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
-    )
+    now_current = live_version(version.flow_id)
     then = (
         f"New cases start on v{now_current.number}."
         if now_current is not None

@@ -141,6 +141,17 @@ def handled_by_error_path(graph: FlowGraph, run: StepRun, runs: Iterable[StepRun
     )
 
 
+def offered(graph: FlowGraph, run: StepRun, runs: list[StepRun]) -> bool:
+    """Whether an operator may retry or skip `run`, judged from the case's `runs` as the
+    case page has them: what retry_step and skip_step accept."""
+    rolling_back = any("compensates" in r.state for r in runs)
+    return (
+        run.status in SKIPPABLE
+        and not handled_by_error_path(graph, run, runs)
+        and ("compensates" in run.state or not rolling_back)
+    )
+
+
 def _require_forward_allowed(run: StepRun) -> None:
     """A case being rolled back (or that failed while it was) only undoes: its forward
     steps are not retried or skipped, or it would run on while rolling back."""
