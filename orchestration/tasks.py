@@ -64,5 +64,5 @@ def notify_exception_owner(instance_id: int) -> None:
 
 
 @shared_task(name="orchestration.start_scheduled")
-def start_scheduled(flow_id: int, trigger: int = 0) -> None:
-    schedules.start_scheduled(flow_id, trigger)
+def start_scheduled(flow_id: int, trigger: int = 0, tick: str | None = None) -> None:
+    schedules.start_scheduled(flow_id, trigger, tick)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -75,13 +75,17 @@ def sync_schedules(flow: Flow) -> int:
     return len(triggers)
 
 
-def start_scheduled(flow_id: int, trigger: int = 0, now: datetime | None = None) -> None:
+def start_scheduled(
+    flow_id: int, trigger: int = 0, tick: str | None = None, now: datetime | None = None
+) -> None:
+    """Start the case of one tick of a flow's schedule: `tick` is when beat sent it
+    (orchestration/beat.py), the same for every delivery of its message."""
     version = live_version(flow_id)
     triggers = schedule_triggers(version)
     if version is None or trigger >= len(triggers):
         return
     now = now or timezone.now()
-    key = f"schedule:{trigger}:{now:%Y%m%d%H%M}"
+    key = f"schedule:{trigger}:{_tick_minute(tick, now)}"
     try:
         start_instance(
             version,
@@ -113,3 +117,15 @@ def start_scheduled(flow_id: int, trigger: int = 0, now: datetime | None = None)
         )
         if not already_told:
             notifications.notify_schedule_failed(version, str(exc))
+
+
+def _tick_minute(tick: str | None, now: datetime) -> str:
+    """The minute of the tick, in UTC; of `now` for a message sent without one (by a
+    Podium before ticks were stamped, or by hand)."""
+    try:
+        sent = datetime.fromisoformat(tick) if tick else now
+    except ValueError:
+        sent = now
+    if timezone.is_naive(sent):
+        sent = timezone.make_aware(sent, UTC)
+    return f"{sent.astimezone(UTC):%Y%m%d%H%M}"

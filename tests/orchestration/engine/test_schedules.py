@@ -49,6 +49,43 @@ def test_a_scheduled_start_runs_once_per_minute_even_if_beat_fires_twice(draft, 
     assert instance.status == "succeeded"
 
 
+def test_a_tick_delivered_again_minutes_later_starts_no_second_case(draft, engine):
+    import datetime as dt
+
+    actions.publish_version(draft, user=UserFactory(), note="go live")
+    tick = dt.datetime(2026, 3, 2, 2, 0, 59, 900000, tzinfo=dt.UTC)
+    # The worker takes it just before the next minute; a redelivery comes after it.
+    for late in (0.05, 3, 600):
+        start_scheduled(draft.flow_id, tick=tick.isoformat(), now=tick + dt.timedelta(seconds=late))
+    start_scheduled(draft.flow_id, tick=(tick + dt.timedelta(days=1)).isoformat())
+    engine.run()
+    assert FlowInstance.objects.filter(trigger="schedule").count() == 2
+
+
+def test_beat_stamps_each_scheduled_start_with_when_it_sent_it(draft, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from config.celery import app
+    from orchestration.beat import Scheduler, StampedEntry
+    from orchestration.tasks import start_scheduled as task
+
+    actions.publish_version(draft, user=UserFactory(), note="go live")
+    model = PeriodicTask.objects.get(name__startswith=f"podium:flow:{draft.flow_id}:")
+    sent: list[dict] = []
+    monkeypatch.setattr(task, "apply_async", lambda args, kwargs, **options: sent.append(kwargs))
+    scheduler = Scheduler(app=app, lazy=True)
+    before = timezone.now()
+    scheduler.apply_async(StampedEntry(model, app=app), advance=False)
+    scheduler.apply_async(StampedEntry(model, app=app), advance=False)
+    assert [{k: v for k, v in s.items() if k != "tick"} for s in sent] == [
+        {"flow_id": draft.flow_id, "trigger": 0}
+    ] * 2
+    ticks = [dt.datetime.fromisoformat(s["tick"]) for s in sent]
+    assert before <= ticks[0] <= ticks[1] <= timezone.now()
+
+
 def test_a_scheduled_start_that_fails_tells_the_exception_owner_once_a_day(
     draft, engine, mailoutbox
 ):
