@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
-from orchestration.models import InstanceStatus, StepRun, StepStatus
+from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 
+LATE_CALL = (
+    "The call was under way when the roll-back began, and it went through: it is undone too."
+)
 # One item of work: [compensation step id, step id it undoes, run id it undoes or None]
 Item = list
 
@@ -74,6 +78,31 @@ def advance(tx: Transition, run: StepRun) -> None:
     tx.event(ev.instance_finished(tx.instance, tx.actor, tx.instance.error))
     if tx.instance.parent_step_run_id:
         dispatch.resume_parent_after_commit(tx.instance.pk)
+
+
+def undo_late_call(tx: Transition, run: StepRun, output: dict[str, Any]) -> None:
+    """A call under way when the roll-back cancelled its run came back done: the call
+    happened, so the run succeeded after all, and its compensation step undoes it too,
+    next in line (or, when the roll-back ended meanwhile, in a roll-back of its own)."""
+    from orchestration.engine.outcomes import mark_succeeded  # outcomes imports this
+
+    step_id = run.step_id
+    tx.change(outputs={**tx.instance.outputs, step_id: output})
+    mark_succeeded(tx, run, output, note=LATE_CALL)
+    item = [tx.graph.step(step_id)["compensation"], step_id, run.pk]
+    if tx.instance.status == InstanceStatus.COMPENSATING:
+        current = StepRun.objects.filter(
+            instance=tx.instance, status__in=ACTIVE_STEP_STATUSES, state__has_key="compensates"
+        ).first()
+        if current is not None:
+            state = current.state
+            tx.update(current, state={**state, "remaining": [item, *state.get("remaining", [])]})
+            return
+    else:
+        check_instance_transition(tx.instance, InstanceStatus.COMPENSATING)
+        tx.change(status=InstanceStatus.COMPENSATING, finished_at=None)
+        tx.event(ev.instance_finished(tx.instance, tx.actor, LATE_CALL))
+    _schedule(tx, [item])
 
 
 def _undone_run(tx: Transition, step_id: str, run_id: int | None) -> StepRun | None:

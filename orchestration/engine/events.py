@@ -53,8 +53,8 @@ def instance_operated(instance: FlowInstance, verb: str, actor: Actor, reason: s
     return _entry(f"instance.{verb}", instance, actor, reason=reason)
 
 
-def step_succeeded(instance: FlowInstance, run: StepRun, actor: Actor) -> Entry:
-    return _entry("step.succeeded", instance, actor, run)
+def step_succeeded(instance: FlowInstance, run: StepRun, actor: Actor, note: str = "") -> Entry:
+    return _entry("step.succeeded", instance, actor, run, **({"note": note} if note else {}))
 
 
 def step_started(instance: FlowInstance, run: StepRun, actor: Actor) -> Entry:

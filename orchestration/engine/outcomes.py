@@ -68,7 +68,7 @@ def succeed(tx: Transition, run: StepRun, step: dict[str, Any], result: Done) ->
         finish_if_idle(tx, run)
 
 
-def mark_succeeded(tx: Transition, run: StepRun, output: dict[str, Any]) -> None:
+def mark_succeeded(tx: Transition, run: StepRun, output: dict[str, Any], note: str = "") -> None:
     tx.set_status(
         run,
         StepStatus.SUCCEEDED,
@@ -76,7 +76,7 @@ def mark_succeeded(tx: Transition, run: StepRun, output: dict[str, Any]) -> None
         finished_at=tx.now,
         started_at=run.started_at or tx.now,
     )
-    tx.event(ev.step_succeeded(tx.instance, run, tx.actor), run)
+    tx.event(ev.step_succeeded(tx.instance, run, tx.actor, note), run)
 
 
 def check_output(step: dict[str, Any], output: dict[str, Any]) -> None:

@@ -16,13 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.chain import Actor
+from orchestration.engine import compensation, outcomes
 from orchestration.engine import events as ev
-from orchestration.engine import outcomes
 from orchestration.engine.locking import lock_run
 from orchestration.engine.state import StaleRun
 from orchestration.engine.transition import Transition
 from orchestration.models import InstanceStatus, StepRun, StepStatus
-from orchestration.steps.base import StepContext, StepError, StepTimeout
+from orchestration.steps.base import Done, StepContext, StepError, StepTimeout
 from orchestration.steps.registry import executor_for
 
 SYSTEM = Actor.system("Podium engine")
@@ -176,6 +176,11 @@ def _run_claimed(claim: Claim, worker: str) -> list[int]:
 def _complete_claim(claim: Claim, result: Any) -> list[int]:
     with transaction.atomic():
         run = lock_run(claim.run.pk)
+        if run is not None and _done_after_roll_back_began(run, claim, result):
+            tx = Transition(run.instance, SYSTEM, timezone.now())
+            with tx.deferred_run_updates():
+                compensation.undo_late_call(tx, run, result.output)
+                return tx.save(commit=True)
         if (
             run is None
             or run.status != StepStatus.RUNNING
@@ -188,3 +193,17 @@ def _complete_claim(claim: Claim, result: Any) -> list[int]:
         with tx.deferred_run_updates():
             _apply(tx, run, claim.context.step, result)
             return tx.save(commit=True)
+
+
+def _done_after_roll_back_began(run: StepRun, claim: Claim, result: Any) -> bool:
+    """The roll-back cancelled this attempt while its call was under way, and the call
+    went through: undone, if its step has a compensation step. (A call that failed
+    did nothing to undo.)"""
+    return (
+        run.status == StepStatus.CANCELLED
+        and run.started_at == claim.lease_started
+        and run.instance.status in (InstanceStatus.COMPENSATING, InstanceStatus.COMPENSATED)
+        and isinstance(result, Done)
+        and "compensates" not in run.state
+        and bool(claim.context.step.get("compensation"))
+    )

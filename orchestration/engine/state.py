@@ -23,7 +23,9 @@ STEP_TRANSITIONS: dict[str, set[str]] = {
     S.FAILED: {S.SKIPPED},
     S.SUCCEEDED: {S.COMPENSATED},
     S.SKIPPED: set(),
-    S.CANCELLED: set(),
+    # Succeeded after all: a call under way when a roll-back cancelled its run came
+    # back done (engine/compensation.undo_late_call).
+    S.CANCELLED: {S.SUCCEEDED},
     S.COMPENSATED: set(),
 }
 
@@ -33,7 +35,8 @@ INSTANCE_TRANSITIONS: dict[str, set[str]] = {
     IS.COMPENSATING: {IS.COMPENSATED, IS.FAILED, IS.CANCELLED},
     IS.SUCCEEDED: set(),
     IS.CANCELLED: set(),
-    IS.COMPENSATED: set(),
+    # Rolled back again: a call under way when the roll-back ended came back done.
+    IS.COMPENSATED: {IS.COMPENSATING},
 }
 
 FINISHED_INSTANCE = {IS.SUCCEEDED, IS.CANCELLED, IS.COMPENSATED}
@@ -54,7 +57,8 @@ def check_step_transition(run: StepRun, to: str) -> None:
 
 def check_instance_transition(instance: FlowInstance, to: str) -> None:
     # A failed case that reached a failure end has ended: the table alone cannot tell.
-    if instance.has_ended or to not in INSTANCE_TRANSITIONS[instance.status]:
+    ended = instance.status == IS.FAILED and instance.has_ended
+    if ended or to not in INSTANCE_TRANSITIONS[instance.status]:
         raise InvalidTransition(f"A case cannot go from {instance.status} to {to}.")
 
 

@@ -62,14 +62,21 @@ class Transition:
         UPDATE waits for save() or the next other statement, whichever comes first.
         """
         check_step_transition(run, to)
+        self._write(run, {"status": to, **fields})
+
+    def update(self, run: StepRun, **fields: Any) -> None:
+        """Change fields of a run other than its status, provided the status is still
+        the one we read."""
+        self._write(run, fields)
+
+    def _write(self, run: StepRun, fields: dict[str, Any]) -> None:
         if self.cancellation is not None:
             self.flush_run_updates()  # the change comes after the cancellation
         if run.pk is not None:
             status, values = self.run_updates.get(run.pk, (run.status, {}))
-            self.run_updates[run.pk] = (status, {**values, "status": to, **fields})
+            self.run_updates[run.pk] = (status, {**values, "status": run.status, **fields})
             if not self._defer_updates:
                 self.flush_run_updates()
-        run.status = to
         for name, value in fields.items():
             setattr(run, name, value)
 

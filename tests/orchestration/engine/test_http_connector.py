@@ -362,3 +362,93 @@ def test_internal_addresses_are_told_from_public_ones(address, internal):
     from orchestration.connectors.addresses import is_internal
 
     assert is_internal(address) is internal
+
+
+def paying_flow(url: str) -> dict:
+    """Reserve (undone by release), then pay over HTTP (undone by refund), then pause:
+    a case an operator rolls back."""
+    pay = {"method": "POST", "url": url + "/pay", "timeout_seconds": 5}
+    return definition(
+        [
+            step("start", "start"),
+            step("reserve", "set", config={"assign": {"reserved": "true"}}, compensation="release"),
+            step("pay", "http", config=pay, compensation="refund"),
+            step("wait", "timer", config={"duration_seconds": 600}),
+            step("end", "end"),
+            step("release", "set", config={"assign": {"released": "true"}}),
+            step("refund", "set", config={"assign": {"refunded": "steps.pay.body.payment"}}),
+        ],
+        [
+            link("start", "reserve"),
+            link("reserve", "pay"),
+            link("pay", "wait"),
+            link("wait", "end"),
+        ],
+    )
+
+
+def roll_back_during_the_call(engine, monkeypatch, finish_roll_back: bool) -> None:
+    """While the payment call is under way, an operator rolls the case back (and, with
+    `finish_roll_back`, the roll-back ends before the call comes back)."""
+    from orchestration.connectors import http_client
+    from orchestration.engine.api import rollback_instance
+
+    real_exchange = http_client._exchange
+
+    def in_flight(request, target, headers):
+        (case,) = StepRun.objects.filter(step_id="pay").values_list("instance_id", flat=True)
+        rollback_instance(case, actor=ACTOR, reason="The customer cancelled the order")
+        if finish_roll_back:
+            engine.run()
+        return real_exchange(request, target, headers)
+
+    monkeypatch.setattr(http_client, "_exchange", in_flight)
+
+
+@pytest.mark.parametrize("finish_roll_back", [False, True], ids=["rolling-back", "rolled-back"])
+def test_a_call_that_goes_through_after_the_roll_back_began_is_undone_too(
+    engine, allow_loopback, monkeypatch, finish_roll_back
+):
+    from audit.models import AuditEvent
+
+    roll_back_during_the_call(engine, monkeypatch, finish_roll_back)
+    with scripted_server(Reply(201, {"payment": 7})) as server:
+        instance = start_instance(
+            published(paying_flow(server.url)), {}, trigger="manual", actor=ACTOR
+        )
+        engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert instance.finished_at is not None
+    assert instance.data == {"reserved": True, "released": True, "refunded": 7}
+    runs = StepRun.objects.filter(instance=instance)
+    assert {r.step_id: r.status for r in runs if r.step_id in ("reserve", "pay")} == {
+        "reserve": "compensated",
+        "pay": "compensated",
+    }
+    assert runs.get(step_id="pay").output["body"] == {"payment": 7}
+    assert runs.filter(step_id="refund").count() == 1
+    events = AuditEvent.objects.filter(instance_id=instance.pk).order_by("id")
+    notes = [
+        e.action
+        for e in events
+        if "under way" in e.payload.get("note", e.payload.get("reason", ""))
+    ]
+    assert notes == ["step.succeeded"] + (["instance.compensating"] if finish_roll_back else [])
+    assert len(server.requests) == 1
+
+
+def test_a_call_that_fails_after_the_roll_back_began_leaves_nothing_to_undo(
+    engine, allow_loopback, monkeypatch
+):
+    roll_back_during_the_call(engine, monkeypatch, finish_roll_back=True)
+    with scripted_server(Reply(422, {"error": "card declined"})) as server:
+        instance = start_instance(
+            published(paying_flow(server.url)), {}, trigger="manual", actor=ACTOR
+        )
+        engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPENSATED
+    assert instance.data == {"reserved": True, "released": True}
+    assert StepRun.objects.get(instance=instance, step_id="pay").status == "cancelled"
+    assert not StepRun.objects.filter(instance=instance, step_id="refund").exists()
