@@ -139,12 +139,23 @@ def capped_count(tasks: QuerySet[HumanTask]) -> int:
     return tasks.values("id")[:COUNT_CAP].count()
 
 
-def similar_cases(task: HumanTask, limit: int = 5) -> list[dict[str, Any]]:
-    """Decided tasks of the same step whose case data is closest to this one's."""
+def similar_cases(task: HumanTask, user: Any, limit: int = 5) -> list[dict[str, Any]]:
+    """Decided tasks of the same step whose case data is closest to this one's, among
+    those `user` may see (all the flow's, for someone who may view the flow; else their
+    own tasks'), with the flow's masked fields masked."""
+    from approvals.access import tasks_for
+    from audit.masking import Masker
+    from orchestration import access
+
     fields = task.config.get("fields") or list(task.context)[:20]
+    visible = HumanTask.objects.filter(
+        flow_id=task.flow_id, step_id=task.step_id, status=TaskStatus.DONE
+    )
+    if not access.can(user, access.VIEW, task.flow):
+        visible = visible & tasks_for(user)
+    masker = Masker({task.flow_id: list(task.flow.masked_fields or [])})
     past = (
-        HumanTask.objects.filter(flow_id=task.flow_id, step_id=task.step_id, status=TaskStatus.DONE)
-        .exclude(pk=task.pk)
+        visible.exclude(pk=task.pk)
         .order_by("-decided_at")
         .values(
             "id",
@@ -162,14 +173,20 @@ def similar_cases(task: HumanTask, limit: int = 5) -> list[dict[str, Any]]:
         score = _similarity(task.context, row["context"], fields)
         scored.append((score, row))
     scored.sort(key=lambda pair: -pair[0])
-    return [
-        {
-            **row,
-            "similarity": round(score * 100),
-            "shown": {f: _path(row["context"], f) for f in fields[:4]},
-        }
-        for score, row in scored[:limit]
-    ]
+    shown = []
+    for score, row in scored[:limit]:
+        context = masker.mask(task.flow_id, row["context"])
+        key = masker.mask_text(task.flow_id, "business_key", row["business_key"])
+        shown.append(
+            {
+                **row,
+                "business_key": key,
+                "context": context,
+                "similarity": round(score * 100),
+                "shown": {f: _path(context, f) for f in fields[:4]},
+            }
+        )
+    return shown
 
 
 def _path(data: Any, path: str) -> Any:

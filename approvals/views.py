@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from approvals import access, actions, queries
@@ -27,6 +28,7 @@ from approvals.models import (
 from approvals.presenters import describe_row
 from approvals.stepconfig import REQUEST_CHANGES, outcome_labels
 from audit.access import scope_for
+from audit.masking import Masker
 from audit.models import AuditEvent, DecisionRecord
 from orchestration.decisions.stats import agreement
 from orchestration.models import Flow, InstanceStatus
@@ -156,7 +158,10 @@ def _task_context(request: HttpRequest, task: HumanTask, **extra: Any) -> dict[s
         and not task.claimed_by_id
         and task.assignee_team_id in access.team_ids(request.user),
         "timeline": readable_history(events, task.instance.version.definition),
-        "similar": queries.similar_cases(task),
+        "similar": queries.similar_cases(task, request.user),
+        "case_data": Masker({task.flow_id: task.flow.masked_fields or []}).mask(
+            task.flow_id, task.context
+        ),
         "field_titles": field_titles(task.instance.version.definition),
         "split": queries.time_split(task),
         "now": timezone.now(),
@@ -260,7 +265,17 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request, f"{len(ids) - len(tasks)} selected task(s) are not yours to act on."
         )
-    return redirect(request.POST.get("next") or "approvals:inbox")
+    return redirect(_safe_next(request) or "approvals:inbox")
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The page to go back to, if it is one of Podium's own."""
+    target = request.POST.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
 
 
 ESCALATIONS_SHOWN = 100

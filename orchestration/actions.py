@@ -104,7 +104,7 @@ def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]
     return {}, [error("unknown_owner", message, field=f"flow.{field}")]
 
 
-def _flow_from_metadata(meta: dict[str, Any], user: Any) -> Flow:
+def _flow_from_metadata(meta: dict[str, Any], user: Any, admin: bool) -> Flow:
     if meta["slug"] in RESERVED_SLUGS:
         message = f"The short name '{meta['slug']}' is reserved by Podium; choose another."
         raise DefinitionError([error("reserved_slug", message, field="flow.slug")])
@@ -112,6 +112,8 @@ def _flow_from_metadata(meta: dict[str, Any], user: Any) -> Flow:
     handler, handler_problems = _resolve_owner(meta.get("exception_owner"), "exception_owner")
     if owner_problems or handler_problems:
         raise DefinitionError(owner_problems + handler_problems)
+    if user is not None and not admin and (refused := _owner_refused(owner, user)):
+        raise DefinitionError([refused])
     flow = create_flow(
         meta.get("name") or meta["slug"],
         meta["slug"],
@@ -127,7 +129,24 @@ def _flow_from_metadata(meta: dict[str, Any], user: Any) -> Flow:
     return flow
 
 
-def _target_flow(definition: dict[str, Any], user: Any) -> Flow:
+def _owner_refused(owner: dict[str, Any], user: Any) -> Problem | None:
+    """Who may own a flow a person creates: as on the new-flow form, one of their own
+    teams (or they themselves), and only people in a team create flows."""
+    if user.is_superuser:
+        return None
+    if not user.groups.exists():
+        message = "You are in no team yet, so you cannot create flows. Ask an administrator."
+        return error("not_allowed", message, field="flow.owner")
+    team, person = owner.get("team"), owner.get("user")
+    if (team is not None and not user.groups.filter(pk=team.pk).exists()) or (
+        person is not None and person.pk != user.pk
+    ):
+        message = "A flow you create must be owned by one of your teams, or by you."
+        return error("not_allowed", message, field="flow.owner")
+    return None
+
+
+def _target_flow(definition: dict[str, Any], user: Any, admin: bool) -> Flow:
     meta = definition.get("flow") or {}
     if not meta.get("slug"):
         raise DefinitionError(
@@ -142,11 +161,16 @@ def _target_flow(definition: dict[str, Any], user: Any) -> Flow:
         )
     flow = Flow.objects.filter(slug=meta["slug"]).first()
     if flow is None:
-        return _flow_from_metadata(meta, user)
-    if user is not None and not (user.has_perm(access.EDIT, flow) or user.has_perm(access.EDIT)):
-        raise DefinitionError(
-            [error("not_allowed", f"The flow '{flow.slug}' exists and you may not edit it.")]
+        return _flow_from_metadata(meta, user, admin)
+    if user is not None and not admin and not access.can(user, access.EDIT, flow):
+        message = (
+            f"The flow '{flow.slug}' exists and you may not edit it."
+            if access.can(user, access.VIEW, flow)
+            # Said as a taken name: whether a flow one may not see exists is not theirs to know.
+            else f"The short name '{flow.slug}' is already in use. Choose another in the "
+            "file's flow: block."
         )
+        raise DefinitionError([error("not_allowed", message, field="flow.slug")])
     return flow
 
 
@@ -171,17 +195,21 @@ def _replace_draft(flow: Flow, definition: dict[str, Any], user: Any) -> FlowVer
     )
 
 
-def import_yaml(text: str, *, user: Any, flow: Flow | None = None) -> FlowVersion:
+def import_yaml(
+    text: str, *, user: Any, flow: Flow | None = None, admin: bool = False
+) -> FlowVersion:
     """Make the YAML the flow's draft (creating the flow from its `flow:` block if needed).
 
-    An invalid file changes nothing: DefinitionError lists every problem.
+    An invalid file changes nothing: DefinitionError lists every problem. `admin` is the
+    server's administrator at the command line (`user` then only names who did it): they
+    may create flows owned by anyone.
     """
     definition = parse_yaml(text)
     problems = validate(definition)
     if has_errors(problems):
         raise DefinitionError(problems)
     with transaction.atomic():
-        target = flow or _target_flow(definition, user)
+        target = flow or _target_flow(definition, user, admin)
         version = _replace_draft(target, definition, user)
         events.version_imported(version, user, warnings=len(problems))
     return version
@@ -211,8 +239,11 @@ def save_draft(
     return current
 
 
-def publish_version(version: FlowVersion, *, user: Any, note: str) -> FlowVersion:
-    """Freeze the draft as a published version; refuse while the lint finds errors."""
+def publish_version(
+    version: FlowVersion, *, user: Any, note: str, admin: bool = False
+) -> FlowVersion:
+    """Freeze the draft as a published version; refuse while the lint finds errors.
+    (`admin`: as for import_yaml.)"""
     with transaction.atomic():
         current = _locked(version)
         if current.status != VersionStatus.DRAFT:
@@ -222,6 +253,8 @@ def publish_version(version: FlowVersion, *, user: Any, note: str) -> FlowVersio
         problems = validate(current.definition)
         if has_errors(problems):
             raise DefinitionError(problems)
+        if not admin and (refused := _subflows_refused(current.definition, user)):
+            raise DefinitionError(refused)
         current.status = VersionStatus.PUBLISHED
         current.checksum = checksum(current.definition)
         current.published_by = _person(user)
@@ -235,6 +268,29 @@ def publish_version(version: FlowVersion, *, user: Any, note: str) -> FlowVersio
         events.version_published(current, user, warnings=len(problems))
         sync_schedules(current.flow)
     return current
+
+
+def _subflows_refused(definition: dict[str, Any], user: Any) -> list[Problem]:
+    """Sub-flow steps that name a flow the publisher may not start cases of: once
+    published, the flow starts them on its own and hands their results to whoever sees
+    it. A flow that does not exist gets the same words, so they tell nobody which hidden
+    flows do."""
+    if user is None:
+        return []
+    refused = []
+    for step in definition.get("steps") or []:
+        if not isinstance(step, dict) or step.get("kind") != "subflow":
+            continue
+        slug = str((step.get("config") or {}).get("flow", ""))
+        flow = Flow.objects.filter(slug=slug).first()
+        if flow is None or not access.can(user, access.OPERATE, flow):
+            message = (
+                f"This step starts the flow '{slug}', which does not exist or whose cases "
+                "you may not start. Publish that flow first, or ask its owner for the "
+                "operate permission."
+            )
+            refused.append(error("subflow_not_allowed", message, step_id=step.get("id")))
+    return refused
 
 
 def new_draft_from(version: FlowVersion, *, user: Any) -> FlowVersion:

@@ -1,7 +1,8 @@
 import pytest
+from guardian.shortcuts import assign_perm
 
 from audit.models import AuditEvent
-from orchestration import actions
+from orchestration import access, actions
 from orchestration.actions import DraftConflict, VersionLocked
 from orchestration.definitions import checksum
 from orchestration.definitions.problems import DefinitionError
@@ -81,10 +82,15 @@ def test_import_refuses_an_owner_team_that_does_not_exist():
 
 
 def test_import_refuses_to_overwrite_a_flow_the_user_may_not_edit(operations, editor):
-    actions.import_yaml(HELLO, user=editor)
-    outsider = UserFactory(username="sam")
-    with pytest.raises(DefinitionError, match="you may not edit it"):
-        actions.import_yaml(HELLO, user=outsider)
+    flow = actions.import_yaml(HELLO, user=editor).flow
+    viewer = UserFactory(username="vic", teams=[TeamFactory(name="Viewers")])
+    assign_perm(access.VIEW, viewer, flow)
+    with pytest.raises(DefinitionError, match="The flow 'hello' exists and you may not edit it"):
+        actions.import_yaml(HELLO, user=viewer)
+    # Someone who may not even see it is told only that the name is taken.
+    stranger = UserFactory(username="sam", teams=[TeamFactory(name="Sales")])
+    with pytest.raises(DefinitionError, match="The short name 'hello' is already in use"):
+        actions.import_yaml(HELLO, user=stranger)
 
 
 def test_save_draft_bumps_the_revision_and_refuses_a_stale_one(operations, editor):

@@ -2,7 +2,7 @@ import pytest
 
 from orchestration import actions
 from orchestration.definitions.problems import DefinitionError
-from tests.factories import UserFactory
+from tests.factories import TeamFactory, UserFactory
 
 YAML = """format: podium/v1
 flow: {name: New, slug: %s}
@@ -30,7 +30,8 @@ def test_importing_a_flow_with_a_reserved_short_name_is_refused_with_a_message()
 def test_a_generated_short_name_uses_hyphens_so_the_flows_export_imports_again():
     flow = actions.create_flow("Invoice_approval (v2)", created_by=UserFactory())
     assert flow.slug == "invoice-approval-v2"
-    actions.import_yaml(YAML % flow.slug.replace("v2", "v3"), user=UserFactory())
+    importer = UserFactory(teams=[TeamFactory()])
+    actions.import_yaml(YAML % flow.slug.replace("v2", "v3"), user=importer)
 
 
 @pytest.mark.django_db
