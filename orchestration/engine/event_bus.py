@@ -17,6 +17,7 @@ from orchestration.engine.errors import EngineError
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
+from orchestration.expressions import ExpressionError, build_context, evaluate
 from orchestration.engine.state import FINISHED_INSTANCE
 from orchestration.models import (
     FlowInstance,
@@ -87,7 +88,11 @@ def _start_triggered_flows(event: StoredEvent) -> None:
         graph = graph_for_version_id(version.pk)
         start = graph.step(graph.start_step_id or "") or {}
         triggers = (start.get("config") or {}).get("triggers") or []
-        if not any(t.get("type") == "event" and t.get("event") == event.name for t in triggers):
+        trigger = next(
+            (t for t in triggers if t.get("type") == "event" and t.get("event") == event.name),
+            None,
+        )
+        if trigger is None:
             continue
         try:
             start_instance(
@@ -95,11 +100,28 @@ def _start_triggered_flows(event: StoredEvent) -> None:
                 event.payload,
                 trigger="event",
                 actor=SYSTEM,
-                business_key=event.key,
+                business_key=_case_key(trigger, event, version),
                 idempotency_key=f"event:{event.pk}",
             )
         except EngineError as exc:
             log.warning("event %s could not start flow %s: %s", event.pk, version.flow_id, exc)
+
+
+def _case_key(trigger: dict[str, Any], event: StoredEvent, version: FlowVersion) -> str:
+    """The business key of a case an event starts: the trigger's `key`, worked out from
+    the event's payload; else the flow's own business key (start_instance works it out
+    from the payload, "" here); else the event's key."""
+    expression = trigger.get("key")
+    if isinstance(expression, str) and expression.strip():
+        context = {"event": event.payload, **build_context(event.payload, {})}
+        try:
+            key = evaluate(expression, context)
+        except ExpressionError as exc:
+            log.warning("event %s: the trigger's key %r failed: %s", event.pk, expression, exc)
+        else:
+            if key is not None and key != "":
+                return str(key)[:200]
+    return "" if version.definition.get("business_key") else event.key
 
 
 def catch_up_waits(now: datetime, limit: int = 200) -> int:

@@ -255,6 +255,32 @@ def test_an_event_trigger_starts_a_flow(engine):
     assert instance.status == InstanceStatus.SUCCEEDED
 
 
+@pytest.mark.parametrize(
+    "trigger_key, flow_key, expected",
+    [
+        ("event.order_id", None, "O-9"),
+        ("event.order_id + '/' + string(event.line)", "data.order_id", "O-9/2"),
+        (None, "data.order_id", "O-9"),
+        ("event.missing", None, "K-1"),
+    ],
+)
+def test_an_event_started_case_takes_its_business_key_from_the_trigger_or_the_flow(
+    engine, trigger_key, flow_key, expected
+):
+    trigger = {"type": "event", "event": "supplier.delayed"}
+    if trigger_key:
+        trigger["key"] = trigger_key
+    defn = definition(
+        [step("start", "start", config={"triggers": [trigger]}), step("end", "end")],
+        [link("start", "end")],
+        **({"business_key": flow_key} if flow_key else {}),
+    )
+    version = published(defn)
+    emit_event("supplier.delayed", "K-1", {"order_id": "O-9", "line": 2}, actor=ACTOR)
+    engine.run()
+    assert version.instances.get().business_key == expected
+
+
 @pytest.mark.parametrize("child_fails", [False, True])
 def test_a_subflow_runs_and_reports_back_to_its_parent(engine, child_fails):
     child = definition(
