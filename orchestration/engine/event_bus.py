@@ -17,8 +17,8 @@ from orchestration.engine.errors import EngineError
 from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
-from orchestration.expressions import ExpressionError, build_context, evaluate
 from orchestration.engine.state import FINISHED_INSTANCE
+from orchestration.expressions import ExpressionError, build_context, evaluate
 from orchestration.models import (
     FlowInstance,
     FlowVersion,

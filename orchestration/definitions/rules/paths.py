@@ -89,8 +89,7 @@ def _endless_cycles(subject: Subject) -> Iterator[Problem]:
         looped = len(component) > 1 or component[0] in subject.successors(component[0])
         if not looped:
             continue
-        # A compensation step is no way out: only a roll-back runs it.
-        exits = [t for m in component for t in subject.successors(m, False) if t not in members]
+        exits = [t for m in component for t in _ways_on(subject, m) if t not in members]
         if any(end in _reach(subject, exits, compensation=False) for end in ends):
             continue
         first = min(component, key=order.__getitem__)
@@ -101,6 +100,20 @@ def _endless_cycles(subject: Subject) -> Iterator[Problem]:
             "for ever. Add a path out of the loop.",
             step_id=first,
         )
+
+
+def _ways_on(subject: Subject, step_id: str) -> list[str]:
+    """Where a case goes on from a step when nothing fails: its connections and its
+    expiry and timeout paths. Not its error path (a loop left only when a step fails
+    goes round for as long as nothing does), nor its compensation step (only a roll-back
+    runs that)."""
+    step = subject.graph.step(step_id) or {}
+    targets = [c["to"] for c in subject.graph.outgoing(step_id)]
+    return targets + [
+        target
+        for field, target in subject.references(step)
+        if subject.has(target) and field not in ("on_error", "compensation")
+    ]
 
 
 # A step's error, expiry and timeout paths are alternatives to its connections.
@@ -159,12 +172,32 @@ def _exclusive_split(origins: set[tuple[str, int, bool]]) -> str | None:
 
 
 def _joins(subject: Subject) -> Iterator[Problem]:
+    start = subject.graph.start_step_id
+    # Runs a case makes: a compensation step runs in a roll-back and leads nowhere.
+    reached = _reach(subject, [start], compensation=False) if start else set()
     for step in subject.steps:
         if step.get("kind") != "join":
             continue
         config = config_of(step)
         mode, incoming = config.get("mode", "all"), subject.graph.incoming(step["id"])
         wanted = config.get("n")
+        dead = sorted({c["from"] for c in incoming if c["from"] not in reached})
+        needed = len(incoming) if mode == "all" else wanted if mode == "n" else 1
+        if (
+            step["id"] in reached
+            and dead
+            and isinstance(needed, int)
+            and len(incoming) - len(dead) < needed
+        ):
+            names = ", ".join(f"'{d}'" for d in dead)
+            yield error(
+                "join_never_fires",
+                f"{label(step)} waits for paths from {names}, but no case ever gets there "
+                "(only a roll-back runs a compensation step, and it goes no further), so "
+                "cases would wait at the join for ever.",
+                step_id=step["id"],
+            )
+            continue
         if mode == "n" and isinstance(wanted, int) and len(incoming) < wanted:
             yield error(
                 "join_never_fires",

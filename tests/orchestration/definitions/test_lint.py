@@ -136,6 +136,52 @@ def test_a_compensation_step_is_no_way_out_of_a_loop():
     assert "Steps a, b form a loop with no way out" in problem.message
 
 
+def test_an_error_path_is_no_way_out_of_a_loop():
+    defn = simple(assign("a") | {"on_error": "end"}, assign("b"))
+    defn["connections"] = [link("start", "a"), link("a", "b"), link("b", "a")]
+    problem = the(defn, "endless_cycle")
+    assert "Steps a, b form a loop with no way out" in problem.message
+
+
+def test_a_loop_left_when_a_wait_times_out_is_fine():
+    wait = step("hear", "wait", config={"event": "x", "key": "'k'", "on_timeout": "end"})
+    defn = simple(assign("a"), wait)
+    defn["connections"] = [link("start", "a"), link("a", "hear"), link("hear", "a")]
+    assert only(defn, "endless_cycle") == []
+
+
+@pytest.mark.parametrize("feeder", ["orphan", "undo"])
+def test_it_rejects_a_join_waiting_for_a_step_no_case_reaches(feeder):
+    """'orphan' has no way in; 'undo' only undoes 'x' in a roll-back."""
+    split = step("split", "parallel")
+    meet = step("meet", "join")
+    defn = simple(split, assign("x") | {"compensation": "undo"}, assign(feeder), meet)
+    defn["steps"] = list({s["id"]: s for s in defn["steps"]}.values())
+    defn["connections"] = [
+        link("start", "split"),
+        link("split", "x"),
+        link("split", "end"),
+        link("x", "meet"),
+        link(feeder, "meet"),
+        link("meet", "end"),
+    ]
+    problem = the(defn, "join_never_fires")
+    assert (problem.severity, problem.step_id) == ("error", "meet")
+    assert f"waits for paths from '{feeder}', but no case ever gets there" in problem.message
+
+
+def test_a_join_of_any_with_one_live_path_is_fine():
+    meet = step("meet", "join", config={"mode": "any"})
+    defn = simple(assign("x"), assign("orphan"), meet)
+    defn["connections"] = [
+        link("start", "x"),
+        link("x", "meet"),
+        link("orphan", "meet"),
+        link("meet", "end"),
+    ]
+    assert only(defn, "join_never_fires") == []
+
+
 def test_a_loop_with_a_branch_out_to_the_end_is_fine():
     check = step("check", "branch")
     defn = simple(assign("a"), check)
