@@ -9,6 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from approvals.stepconfig import outcome_ids
 from orchestration.definitions.catalog import CATALOG
 from orchestration.definitions.cron import cron_problem
 from orchestration.definitions.messages import describe, dotted_path, input_problem
@@ -78,9 +79,9 @@ def _decision_outcomes(step: dict[str, Any]) -> Iterator[Problem]:
     """An AI decision's rules and its "never automatic" list name outcomes it can give: a
     misspelt one would never match (and the outcome it meant would be taken alone)."""
     config = config_of(step)
-    outcomes = config.get("outcomes")
-    if step.get("kind") != "decision" or not isinstance(outcomes, list):
+    if step.get("kind") != "decision" or not isinstance(config.get("outcomes", []), list):
         return
+    outcomes = outcome_ids(config)  # approve and reject when the step names none
     named = [("config.never_automatic", o) for o in config.get("never_automatic") or []]
     for p, provider in enumerate(config.get("providers") or []):
         rows = provider.get("table") if isinstance(provider, dict) else None

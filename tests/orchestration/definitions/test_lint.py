@@ -376,13 +376,18 @@ def test_it_rejects_a_decision_without_a_review_team():
     assert "without a review team" in problem.message
 
 
-def test_it_rejects_a_decision_naming_an_outcome_it_cannot_give():
+@pytest.mark.parametrize(
+    "outcomes",
+    [{"outcomes": ["approve", "reject"]}, {}, {"outcomes": [{"id": "approve"}, "reject"]}],
+    ids=["named", "default", "with-labels"],
+)
+def test_it_rejects_a_decision_naming_an_outcome_it_cannot_give(outcomes):
     rules = {"type": "rules", "table": [{"when": "true", "outcome": "aprove"}]}
     decide = step(
         "decide",
         "decision",
         config={
-            "outcomes": ["approve", "reject"],
+            **outcomes,
             "providers": [rules],
             "never_automatic": ["rejct"],
             "review_team": "team:Finance",
