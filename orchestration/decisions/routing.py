@@ -85,12 +85,12 @@ def is_shadow(config: dict[str, Any]) -> bool:
 
 
 def threshold_of(config: dict[str, Any]) -> tuple[float, float | None]:
-    """(accept at or above, escalate below) from `bands` or the single `threshold`."""
+    """(accept at or above, escalate below): `bands.auto_above`, else the single
+    `threshold`; `bands.escalate_below`, if any."""
     bands = config.get("bands") or {}
-    if bands:
-        accept = bands.get("auto_above", bands.get("accept", DEFAULT_THRESHOLD))
-        return float(accept), _optional(bands.get("escalate_below", bands.get("escalate")))
-    return float(config.get("threshold", DEFAULT_THRESHOLD)), None
+    accept = bands.get("auto_above", bands.get("accept", config.get("threshold")))
+    escalate = _optional(bands.get("escalate_below", bands.get("escalate")))
+    return float(DEFAULT_THRESHOLD if accept is None else accept), escalate
 
 
 def _optional(value: Any) -> float | None:

@@ -16,6 +16,8 @@ CATEGORIES = ("Triggers", "Tasks", "Logic", "People & AI", "Events", "End")
 _CEL = {"type": "string", "minLength": 1}
 _CEL_MAP = {"type": "object", "additionalProperties": _CEL}
 _TARGET = {"type": "string", "pattern": r"^(team|user):.+$"}
+# Whom an email goes to: a team, a person, or an address.
+_RECIPIENT = {"type": "string", "pattern": r"^((team|user):.+|[^@\s]+@[^@\s]+\.[^@\s]+)$"}
 _STEP_REF = {"type": "string", "minLength": 1}
 _OUTCOMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 
@@ -79,7 +81,7 @@ ESCALATION = _obj(
         # Whole minutes: the inbox counts escalation stages in minutes.
         "after_minutes": {"type": "integer", "minimum": 1, "maximum": LONGEST_MINUTES},
         "action": {"enum": ["notify", "reassign"]},
-        "to": {"anyOf": [_TARGET, {"type": "array", "items": {"type": "string"}}]},
+        "to": {"anyOf": [_TARGET, {"type": "array", "items": _RECIPIENT}]},
     },
     ("after_minutes", "action"),
     allOf=[_when("action", "reassign", ["to"])],
@@ -165,7 +167,7 @@ _KINDS = [
         "Tasks",
         _obj(
             {
-                "to": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                "to": {"type": "array", "items": _RECIPIENT, "minItems": 1},
                 "subject": {"type": "string"},
                 "body": {"type": "string"},
             },
@@ -259,7 +261,8 @@ _KINDS = [
         "People & AI",
         _obj(
             {
-                "assignees": {"type": "array", "items": _TARGET, "minItems": 1},
+                # One team or one person: a team shares the task among its members.
+                "assignees": {"type": "array", "items": _TARGET, "minItems": 1, "maxItems": 1},
                 "outcomes": _OUTCOMES,
                 "allow_request_changes": {"type": "boolean"},
                 "allow_bulk": {"type": "boolean"},

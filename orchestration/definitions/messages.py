@@ -44,7 +44,26 @@ def describe(found: ValidationError, subject: str, field: str | None) -> str:
         return f"{subject}{_in(field)} needs exactly one of {choices}."
     if rule == "pattern" or (rule in ("oneOf", "anyOf") and isinstance(value, str)):
         return f"{subject}: {_pattern_hint(field, value)}"
+    if rule in ("oneOf", "anyOf") and found.context:
+        return _alternatives(found, subject, field)
+    if rule == "maxItems" and expected == 1 and (field or "").endswith("assignees"):
+        return f"{named} must name one team or one person (a team shares the task)."
     return f"{named} {_bound(rule, expected) or found.message}."
+
+
+def _alternatives(found: ValidationError, subject: str, field: str | None) -> str:
+    """A value that fits none of a field's forms: what is wrong with it in the form its
+    type fits (a list whose item is wrong, say), else which types it may have."""
+    fitting = [e for e in found.context or [] if e.validator != "type" or e.relative_path]
+    if fitting:
+        inner = fitting[0]
+        inner_field = (field or "") + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in inner.relative_path
+        )
+        return describe(inner, subject, inner_field.lstrip(".") or None)
+    kinds = [e.validator_value for e in found.context or []]
+    words = " or ".join(dict.fromkeys(TYPE_WORDS.get(k, str(k)) for k in kinds))
+    return f"{subject}: '{field}' must be {words}."
 
 
 def input_problem(found: ValidationError) -> str:
@@ -120,6 +139,10 @@ def _pattern_hint(field: str | None, value: Any) -> str:
             f"'{value}' cannot be the name of a data field: use letters, digits and "
             "underscores, starting with a letter."
         )
+    if re.search(r"\bto\[\d+\]$", field or ""):
+        return (
+            f"'{value}' must look like 'team:<team name>', 'user:<username>' or an email address."
+        )
     if re.search(r"(assignees|\bto)(\[\d+\])?$", field or ""):
         return f"'{value}' must look like 'team:<team name>' or 'user:<username>'."
     return f"'{field}' ('{value}') does not have the expected form."
@@ -139,6 +162,6 @@ def _bound(rule: str, expected: Any) -> str:
         "minItems": "must not be empty"
         if expected == 1
         else f"must have at least {expected} items",
-        "maxItems": f"must have at most {expected} items",
+        "maxItems": f"must have at most {expected} item{'s' if expected != 1 else ''}",
         "uniqueItems": "must not repeat an item",
     }.get(rule, "")

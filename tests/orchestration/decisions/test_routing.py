@@ -41,6 +41,9 @@ def test_no_answer_from_anyone():
         (0.95, {"bands": {"accept": 0.9, "escalate": 0.5}}, "automatic"),
         (0.7, {"bands": {"accept": 0.9, "escalate": 0.5}}, "review"),
         (0.4, {"bands": {"accept": 0.9, "escalate": 0.5}}, "escalate"),
+        (0.6, {"threshold": 0.5, "bands": {"escalate_below": 0.3}}, "automatic"),
+        (0.2, {"threshold": 0.5, "bands": {"escalate_below": 0.3}}, "escalate"),
+        (0.85, {"threshold": 0.8, "bands": {"auto_above": 0.9}}, "review"),
     ],
 )
 def test_threshold_and_bands(confidence, config, expected):

@@ -526,3 +526,52 @@ def test_it_rejects_an_input_schema_that_is_not_a_json_schema():
 def test_warnings_alone_do_not_count_as_errors():
     defn = simple(assign("work", total="data.unknown"))
     assert validate(defn) and not has_errors(validate(defn))
+
+
+def _one(extra: dict) -> dict:
+    return definition(
+        [step("start", "start"), extra, step("end", "end")],
+        [link("start", extra["id"]), link(extra["id"], "end")],
+    )
+
+
+@pytest.mark.parametrize(
+    "config, field, message",
+    [
+        (
+            {"to": ["Finance"], "subject": "s", "body": "b"},
+            "config.to[0]",
+            "'Finance' must look like 'team:<team name>', 'user:<username>' or an email address.",
+        ),
+    ],
+)
+def test_a_notify_step_names_whom_it_writes_to_in_a_form_podium_can_deliver(config, field, message):
+    problem = the(_one(step("tell", "notify", owner="team:Ops", config=config)), "config_invalid")
+    assert (problem.field, problem.message) == (field, f"Step 'tell': {message}")
+    ok = {"to": ["ops@example.com", "team:Ops", "user:bob"], "subject": "s", "body": "b"}
+    assert validate(_one(step("tell", "notify", owner="team:Ops", config=ok))) == []
+
+
+@pytest.mark.parametrize(
+    "config, field, message",
+    [
+        (
+            {"assignees": ["user:bob", "user:carol"]},
+            "config.assignees",
+            "'config.assignees' must name one team or one person (a team shares the task).",
+        ),
+        (
+            {"escalation": [{"after_minutes": 5, "action": "notify", "to": ["boss"]}]},
+            "config.escalation[0].to",
+            "'boss' must look like 'team:<team name>', 'user:<username>' or an email address.",
+        ),
+        (
+            {"escalation": [{"after_minutes": 5, "action": "reassign", "to": 5}]},
+            "config.escalation[0].to",
+            "'config.escalation[0].to' must be text or a list.",
+        ),
+    ],
+)
+def test_an_approvals_people_are_checked_in_plain_words(config, field, message):
+    problem = the(_one(step("ok", "approval", owner="team:Ops", config=config)), "config_invalid")
+    assert (problem.field, problem.message) == (field, f"Step 'ok': {message}")
