@@ -51,7 +51,9 @@ def describe_row(row: dict[str, Any], now: datetime) -> None:
         row["state_label"], row["state_class"] = "Claimed", "bg-green-lt"
     else:
         row["state_label"], row["state_class"] = "Open", "bg-blue-lt"
-    full_name = f"{row['claimed_by__first_name']} {row['claimed_by__last_name']}".strip()
+    # An unclaimed task's claimer fields are None (a left join), not "".
+    names = (row["claimed_by__first_name"], row["claimed_by__last_name"])
+    full_name = " ".join(n for n in names if n)
     row["claimed_by_name"] = full_name or row["claimed_by__username"] or ""
     # The engine takes no decision until an operator resumes a failed case.
     case_failed = row["instance__status"] == InstanceStatus.FAILED

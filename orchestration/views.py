@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from audit.chain import Actor
 from orchestration import access, attention, triggers
 from orchestration.current_steps import with_current_steps
+from orchestration.definitions.lint import validate
 from orchestration.engine import api as engine
 from orchestration.engine.schedules import live_version
 from orchestration.forms import (
@@ -129,6 +130,15 @@ def flow_create(request: HttpRequest) -> HttpResponse:
     return render(request, "orchestration/flow_new.html", {"form": form}, status=status)
 
 
+def _warnings_note(version: FlowVersion) -> str:
+    """' It has 2 warnings: the editor lists them.' (or nothing): what the lint found
+    that does not stop a flow, said where it was imported or published."""
+    warnings = len(validate(version.definition))
+    if not warnings:
+        return ""
+    return f" It has {warnings} warning{'s' if warnings != 1 else ''}: the editor lists them."
+
+
 def flow_import(request: HttpRequest) -> HttpResponse:
     """Import YAML as a new flow; every problem is listed and nothing is stored."""
     form = ImportYamlForm(_posted(request), request.FILES or None)
@@ -143,7 +153,11 @@ def flow_import(request: HttpRequest) -> HttpResponse:
             if not problems:
                 raise
         else:
-            messages.success(request, f"Imported “{version.flow.name}” as draft v{version.number}.")
+            messages.success(
+                request,
+                f"Imported “{version.flow.name}” as draft v{version.number}."
+                + _warnings_note(version),
+            )
             return go(request, reverse("orchestration:flow_detail", args=[version.flow.slug]))
     status = 422 if form.errors or problems else 200
     context = {"form": form, "problems": problems}
@@ -274,7 +288,9 @@ def version_publish(request: HttpRequest, slug: str, number: int) -> HttpRespons
         return _refused(
             request, version.flow, "It cannot be published yet: " + "; ".join(problems), 422
         )
-    messages.success(request, f"v{number} is published. New cases start on it.")
+    messages.success(
+        request, f"v{number} is published. New cases start on it." + _warnings_note(version)
+    )
     return go(request, reverse("orchestration:flow_detail", args=[slug]))
 
 
@@ -311,7 +327,7 @@ def flow_import_draft(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request, "orchestration/flow_detail.html", context, fragment="versions", status=422
         )
-    messages.success(request, f"Imported as draft v{version.number}.")
+    messages.success(request, f"Imported as draft v{version.number}." + _warnings_note(version))
     return go(request, reverse("orchestration:flow_detail", args=[slug]))
 
 

@@ -102,6 +102,28 @@ STATUS_COLOURS = {
 }
 
 
+# What kind of failure a step had, as its badge says it.
+ERROR_KINDS = {
+    "permanent": "Will not work on retry",
+    "retryable": "Worth retrying",
+    "timeout": "Took too long",
+    "circuit_open": "Calls paused",
+}
+
+
+@register.filter
+def error_kind_label(kind: str) -> str:
+    return ERROR_KINDS.get(kind, kind.replace("_", " ").capitalize())
+
+
+@register.filter
+def quoted(text: str) -> str:
+    """“text”, unless it quotes something itself (“Pay” failed: …), which would read
+    as doubled quotes."""
+    text = str(text)
+    return text if "“" in text else f"“{text}”"
+
+
 @register.filter
 def status_colour(status: str) -> str:
     return STATUS_COLOURS.get(status, "secondary")

@@ -301,6 +301,14 @@ def test_the_task_page_shows_agreement_and_links_the_record_only_for_auditors(cl
     )
 
 
+def test_a_team_queue_shows_nobody_for_an_unclaimed_task(client, team, alex):
+    make_task()
+    client.force_login(alex)
+    body = client.get(reverse("approvals:team_queue", args=[team.pk])).content.decode()
+    assert "None" not in body
+    assert "<td>—</td>" in body
+
+
 def test_team_queues_open_on_a_team_that_has_work(client, team, alex):
     empty = TeamFactory(name="Accounts")  # sorts before Finance, but has no tasks
     alex.groups.add(empty)

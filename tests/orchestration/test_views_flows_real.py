@@ -56,6 +56,19 @@ def test_importing_yaml_creates_the_flow_with_a_draft(world, as_user):  # noqa: 
     assert flow.versions.get().status == "draft"
 
 
+def test_importing_and_publishing_say_how_many_warnings_the_flow_has(world, as_user):  # noqa: F811
+    spare = '- {id: spare, kind: set, label: Spare, owner: "team:Finance", config: {assign: {}}}\n'
+    unreachable = REFUNDS_YAML.replace("connections:\n", spare + "connections:\n")
+    unreachable += "- {from: spare, to: end}\n"
+    client = as_user(world.owner)
+    response = client.post(reverse("orchestration:flow_import"), {"text": unreachable}, follow=True)
+    assert "as draft v1. It has 1 warning: the editor lists them." in response.content.decode()
+    response = client.post(
+        reverse("orchestration:version_publish", args=["refunds", 1]), {"note": "go"}, follow=True
+    )
+    assert "New cases start on it. It has 1 warning" in response.content.decode()
+
+
 def test_an_invalid_yaml_import_lists_every_problem_and_stores_nothing(world, as_user):  # noqa: F811
     broken = REFUNDS_YAML.replace("kind: set", "kind: teleport").replace(
         "- {from: classify, to: end}", "- {from: classify, to: nowhere}"

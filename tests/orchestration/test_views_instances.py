@@ -175,6 +175,65 @@ class TestInstancePage:
         assert "<details" in content and "most recent call last" in content
         assert "celery@w1" in content
 
+    def test_it_words_failure_kinds_and_drops_a_skipped_steps_error(self, world, as_user):  # noqa: F811
+        StepRunFactory(
+            instance=world.instance, step_id="post", status="failed", error="Refused",
+            error_kind="permanent",
+        )  # fmt: skip
+        StepRunFactory(
+            instance=world.instance, step_id="book", status="skipped", error="Old trouble",
+            error_kind="retryable", started_at=timezone.now(), finished_at=timezone.now(),
+        )  # fmt: skip
+        content = (
+            as_user(world.viewer)
+            .get(reverse("orchestration:instance_detail", args=[world.instance.pk]))
+            .content.decode()
+        )
+        assert '<span class="badge bg-red-lt me-1">Will not work on retry</span> Refused' in content
+        book = content.split('data-step="book"')[1].split("</li>")[0]
+        assert "Old trouble" not in book and "took" not in book
+
+    def test_its_history_quotes_a_reason_once_and_a_cancelled_case_says_so(self, world, as_user):  # noqa: F811
+        from tests.audit.builders import engine_events
+
+        world.instance.status, world.instance.error = "cancelled", "Duplicate"
+        world.instance.finished_at = timezone.now()
+        world.instance.save()
+        engine_events(
+            world.instance,
+            ("instance.failed", {"reason": "“Pay” failed: no money"}),
+            ("instance.cancelled", {"reason": "Duplicate"}),
+        )
+        content = (
+            as_user(world.viewer)
+            .get(reverse("orchestration:instance_detail", args=[world.instance.pk]))
+            .content.decode()
+        )
+        assert "— “Duplicate”" in content and "— “Pay” failed: no money" in content
+        assert "Cancelled: Duplicate" in content
+
+    def test_an_ai_proposal_awaiting_a_person_does_not_read_as_the_decision(self, world, as_user):  # noqa: F811
+        from audit.models import DecisionRecord
+
+        DecisionRecord.objects.create(
+            instance_id=world.instance.pk,
+            step_run_id=1,
+            flow_id=world.flow.pk,
+            flow_version_id=world.instance.version_id,
+            step_id="triage",
+            provider="rules",
+            route="review",
+            proposed_outcome="reject",
+        )
+        content = (
+            as_user(world.owner)
+            .get(reverse("orchestration:instance_detail", args=[world.instance.pk]))
+            .content.decode()
+        )
+        records = content.split('data-testid="decisions"')[1].split("</div>\n    </div>")[0]
+        assert "the AI proposes <strong>Reject</strong>" in records
+        assert "waiting for a person" in records
+
     def test_it_names_people_who_acted_by_full_name_and_the_engine_as_such(self, world, as_user):  # noqa: F811
         UserFactory(username="aisha", first_name="Aisha", last_name="Khan")
         StepRunFactory(instance=world.instance, step_id="approve", actor="aisha")
