@@ -184,7 +184,10 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
     with transaction.atomic():
         run = lock_run(step_run_id)
         if run is None or run.status not in RETRYABLE:
-            raise NotAllowedNow("Only a failed step can be retried.")
+            raise NotAllowedNow(
+                "Only a failed step can be retried, and this one has not failed; choose a "
+                "failed step, or skip this one."
+            )
         _require_not_ended(run.instance)
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be retried in a case that has not finished.")
@@ -264,11 +267,23 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
 
 
 def _continue_past(tx: Transition, run: StepRun) -> None:
+    step = tx.step(run.step_id)
     try:
-        for target in next_steps(tx, tx.step(run.step_id)):
+        for target in next_steps(tx, step):
             arrive(tx, target, run.step_id)
     except StepError as exc:
-        raise NotAllowedNow(f"The case cannot continue past this step: {exc.message}") from exc
+        # Typically a path after it reads what the step would have given (a decision's
+        # outcome), which a skipped step does not give.
+        label = step.get("label") or run.step_id
+        instead = (
+            "Decide its task in the inbox instead."
+            if run.kind in ("approval", "decision")
+            else "Retry it instead, or cancel the case."
+        )
+        raise NotAllowedNow(
+            f"“{label}” cannot be skipped: the path after it depends on what it gives, "
+            f"and a skipped step gives nothing. {instead}"
+        ) from exc
     if not tx.new_runs and not tx.ready:
         outcomes.finish_if_idle(tx, run)
 

@@ -363,6 +363,17 @@ class TestInstancePage:
         assert 'value="retry"' not in page.content.decode()
         assert "Operator actions" not in page.content.decode()
 
+    def test_retry_is_for_failed_steps_only_in_the_step_list(self, world, as_user):  # noqa: F811
+        waiting = StepRunFactory(instance=world.instance, step_id="pause", status="waiting")
+        content = (
+            as_user(world.owner)
+            .get(reverse("orchestration:instance_detail", args=[world.instance.pk]))
+            .content.decode()
+        )
+        assert f'<option value="{world.failed_run.pk}" data-failed="1">' in content
+        assert f'<option value="{waiting.pk}">' in content
+        assert "dataset.failed" in content  # the page turns Retry off for the others
+
 
 class TestOperatorActions:
     @pytest.fixture

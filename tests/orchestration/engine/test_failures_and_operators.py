@@ -478,6 +478,37 @@ def finance_approval() -> dict:
     )
 
 
+def test_a_step_whose_outcome_the_paths_after_it_read_cannot_be_skipped_or_retried(engine):
+    TeamFactory(name="Finance")
+    defn = definition(
+        [
+            step("start", "start"),
+            finance_approval() | {"label": "Finance approves"},
+            step("pay", "set", config={"assign": {"paid": "true"}}),
+            step("done", "end"),
+        ],
+        [
+            link("start", "approve"),
+            link("approve", "pay", condition='steps.approve.outcome == "approve"'),
+            link("approve", "done", default=True),
+            link("pay", "done"),
+        ],
+    )
+    instance = start(published(defn))
+    engine.run()
+    waiting = StepRun.objects.get(instance=instance, step_id="approve")
+    with pytest.raises(NotAllowedNow) as refused:
+        skip_step(waiting.pk, actor=ACTOR, reason="Manager is away")
+    assert str(refused.value) == (
+        "“Finance approves” cannot be skipped: the path after it depends on what it gives, "
+        "and a skipped step gives nothing. Decide its task in the inbox instead."
+    )
+    with pytest.raises(NotAllowedNow, match="this one has not failed; choose"):
+        retry_step(waiting.pk, actor=ACTOR, reason="try again")
+    waiting.refresh_from_db()
+    assert waiting.status == "waiting"
+
+
 def test_a_case_rolled_back_by_its_end_step_cancels_its_open_tasks(engine):
     TeamFactory(name="Finance")
     defn = definition(
