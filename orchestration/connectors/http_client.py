@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,8 +51,31 @@ def send(request: HttpRequest) -> dict[str, Any]:
         raise StepTimeout(f"{request.url} did not answer within {request.timeout:g} s.") from exc
     except httpx.HTTPError as exc:
         circuit.record_failure(target.key)
-        raise RetryableError(f"Could not reach {request.url}: {exc}.") from exc
+        raise RetryableError(f"Could not reach {request.url}: {_why(exc)}.") from exc
     return _judge(request, target.key, status, body, retry_after)
+
+
+# What the operating system's usual answers mean, for the person reading the case.
+_CONNECTION_WORDS = {
+    "ECONNREFUSED": "the server refused the connection (is the service running?)",
+    "ECONNRESET": "the server dropped the connection",
+    "EHOSTUNREACH": "there is no route to the server",
+    "ENETUNREACH": "the network is unreachable",
+    "ETIMEDOUT": "the connection timed out",
+}
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    """Why a call did not get through, in words: not "[Errno 111] Connection refused"."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno is not None:
+            name = errno.errorcode.get(cause.errno, "")
+            if name in _CONNECTION_WORDS:
+                return _CONNECTION_WORDS[name]
+            return (cause.strerror or str(cause)).rstrip(".").lower()
+        cause = cause.__cause__ or cause.__context__
+    return re.sub(r"^\[Errno \d+\]\s*", "", str(exc)).rstrip(".") or type(exc).__name__
 
 
 def _exchange(

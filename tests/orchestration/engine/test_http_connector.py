@@ -452,3 +452,15 @@ def test_a_call_that_fails_after_the_roll_back_began_leaves_nothing_to_undo(
     assert instance.data == {"reserved": True, "released": True}
     assert StepRun.objects.get(instance=instance, step_id="pay").status == "cancelled"
     assert not StepRun.objects.filter(instance=instance, step_id="refund").exists()
+
+
+def test_a_refused_connection_is_explained_in_words(engine, allow_loopback):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound but not listening: connections are refused
+        instance = run_flow(engine, http_flow(f"http://127.0.0.1:{port}", retry={"attempts": 1}))
+    (attempt,) = calls(instance)
+    assert attempt.error == (
+        f"Could not reach http://127.0.0.1:{port}/orders/A1: the server refused the "
+        "connection (is the service running?)."
+    )
