@@ -352,4 +352,8 @@ def flow_metadata(flow: Flow) -> dict[str, Any]:
 
 def export_yaml(version: FlowVersion) -> str:
     """The version as a YAML file that `import_yaml` reads back to the same definition."""
-    return to_yaml({**version.definition, "flow": flow_metadata(version.flow)})
+    stored = version.definition.get("flow")
+    extensions = {
+        k: v for k, v in (stored if isinstance(stored, dict) else {}).items() if k.startswith("x-")
+    }
+    return to_yaml({**version.definition, "flow": {**flow_metadata(version.flow), **extensions}})

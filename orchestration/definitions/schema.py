@@ -45,6 +45,7 @@ STEP = {
         "retry": {
             "type": "object",
             "additionalProperties": False,
+            "patternProperties": EXTENSIONS,
             "properties": {
                 "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
                 "backoff_seconds": {"type": "number", "minimum": 0, "maximum": LONGEST_SECONDS},
@@ -60,6 +61,7 @@ STEP = {
         "sla": {
             "type": "object",
             "additionalProperties": False,
+            "patternProperties": EXTENSIONS,
             "properties": {
                 "minutes": {"type": "number", "exclusiveMinimum": 0, "maximum": LONGEST_MINUTES},
                 "business_hours": {"type": "boolean"},
@@ -115,6 +117,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "baseline": {
             "type": "object",
             "additionalProperties": False,
+            "patternProperties": EXTENSIONS,
             "properties": {
                 "manual_minutes_per_case": {"type": "number", "minimum": 0},
                 "hourly_cost": {"type": "number", "minimum": 0},

@@ -67,6 +67,7 @@ class Command(BaseCommand):
     def do_import(self, options: dict[str, Any]) -> None:
         user = _user(options.get("user"))
         version = actions.import_yaml(_read(options["file"]), user=user, admin=True)
+        self.report(validate(version.definition))
         self.stdout.write(f"Imported {version.flow.slug} as draft v{version.number}.")
         if options["publish"]:
             actions.publish_version(version, user=user, note=options["note"], admin=True)
@@ -81,7 +82,10 @@ class Command(BaseCommand):
             raise CommandError(f"No flow '{options['slug']}' with that version.")
         text = actions.export_yaml(version)
         if options.get("output"):
-            Path(options["output"]).write_text(text, encoding="utf-8")
+            try:
+                Path(options["output"]).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"Cannot write {options['output']}: {exc.strerror}") from None
             self.stdout.write(
                 f"Wrote {version.flow.slug} v{version.number} to {options['output']}."
             )
@@ -95,6 +99,7 @@ class Command(BaseCommand):
             raise CommandError(f"The flow '{options['slug']}' has no draft to publish.")
         user = _user(options.get("user"))
         version = actions.publish_version(draft, user=user, note=options["note"], admin=True)
+        self.report(validate(version.definition))
         self.stdout.write(f"Published {flow.slug} v{version.number}.")
 
 

@@ -153,3 +153,12 @@ def test_export_gives_yaml_that_imports_to_the_same_definition(operations, edito
     text = actions.export_yaml(version)
     assert parse_yaml(text) == version.definition
     assert text == to_yaml(parse_yaml(text))
+
+
+def test_export_keeps_the_flow_blocks_own_x_fields(operations, editor):
+    with_extension = HELLO.replace("flow:\n", "flow:\n  x-cost-centre: 42\n", 1)
+    assert with_extension != HELLO
+    version = actions.import_yaml(with_extension, user=editor)
+    exported = parse_yaml(actions.export_yaml(version))
+    assert exported["flow"]["x-cost-centre"] == 42
+    assert exported == version.definition

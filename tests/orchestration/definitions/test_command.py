@@ -79,3 +79,20 @@ def test_publish_publishes_the_draft_and_fails_without_one():
     assert FlowVersion.objects.get().change_note == "Go"
     with pytest.raises(CommandError, match="has no draft"):
         run("publish", "hello")
+
+
+def test_import_and_publish_print_the_flows_warnings(tmp_path):
+    path = tmp_path / "spare.yaml"
+    text = HELLO.read_text()
+    spare = "  - id: spare\n    kind: set\n    label: Spare\n    owner: team:Operations\n"
+    text = text.replace("connections:", spare + "    config: {assign: {}}\nconnections:")
+    path.write_text(text + "  - from: spare\n    to: done\n")
+    out, err = run("import", str(path), "--publish")
+    assert "Imported hello as draft v1." in out and "Published hello v1." in out
+    assert "warning: [spare] Step 'spare' cannot be reached from the start" in err
+
+
+def test_export_to_a_place_it_cannot_write_says_so(tmp_path):
+    run("import", str(HELLO))
+    with pytest.raises(CommandError, match=r"Cannot write .*missing/hello.yaml: No such file"):
+        run("export", "hello", "-o", str(tmp_path / "missing" / "hello.yaml"))

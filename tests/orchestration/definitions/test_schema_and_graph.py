@@ -42,7 +42,10 @@ def test_it_allows_extension_fields_starting_with_x():
 def test_extension_fields_are_allowed_in_the_flow_block_and_a_steps_config_too():
     work = assign("work")
     work["config"]["x-ticket"] = "OPS-17"
+    work["retry"] = {"attempts": 2, "x-why": "the ledger is slow"}
+    work["sla"] = {"minutes": 30, "x-why": "agreed with Finance"}
     defn = simple(work, flow={"name": "Ours", "x-ticket": "OPS-1"})
+    defn["baseline"] = {"hourly_cost": 40, "x-source": "2025 budget"}
     assert [p for p in validate(defn) if p.severity == "error"] == []
 
 
