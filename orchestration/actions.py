@@ -104,10 +104,32 @@ def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]
     return {}, [error("unknown_owner", message, field=f"flow.{field}")]
 
 
+def flow_block_problems(definition: dict[str, Any]) -> list[Problem]:
+    """What importing the file as a flow of its own would refuse in its `flow:` block
+    (the lint cannot tell: it needs the teams and people Podium knows)."""
+    meta = definition.get("flow")
+    if not isinstance(meta, dict) or not meta.get("slug"):
+        message = (
+            "The file has no 'flow:' block with a slug, so Podium cannot tell which flow it "
+            "belongs to. Add one, or import it from the flow's own page."
+        )
+        return [error("flow_metadata_missing", message, field="flow")]
+    slug = str(meta["slug"])
+    if slug in RESERVED_SLUGS:
+        message = f"The short name '{slug}' is reserved by Podium; choose another."
+        return [error("reserved_slug", message, field="flow.slug")]
+    if Flow.objects.filter(slug=slug).exists():
+        return []  # it goes into that flow, whose owners are already set
+    return [
+        problem
+        for field in ("owner", "exception_owner")
+        # One that is not team:… or user:… at all the schema has already refused.
+        if str(meta.get(field, "")).startswith(("team:", "user:"))
+        for problem in _resolve_owner(meta[field], field)[1]
+    ]
+
+
 def _flow_from_metadata(meta: dict[str, Any], user: Any, admin: bool) -> Flow:
-    if meta["slug"] in RESERVED_SLUGS:
-        message = f"The short name '{meta['slug']}' is reserved by Podium; choose another."
-        raise DefinitionError([error("reserved_slug", message, field="flow.slug")])
     owner, owner_problems = _resolve_owner(meta.get("owner"), "owner")
     handler, handler_problems = _resolve_owner(meta.get("exception_owner"), "exception_owner")
     if owner_problems or handler_problems:
@@ -147,18 +169,9 @@ def _owner_refused(owner: dict[str, Any], user: Any) -> Problem | None:
 
 
 def _target_flow(definition: dict[str, Any], user: Any, admin: bool) -> Flow:
-    meta = definition.get("flow") or {}
-    if not meta.get("slug"):
-        raise DefinitionError(
-            [
-                error(
-                    "flow_metadata_missing",
-                    "The file has no 'flow:' block with a slug, so Podium cannot tell which "
-                    "flow it belongs to. Add one, or import it from the flow's own page.",
-                    field="flow",
-                )
-            ]
-        )
+    if refused := flow_block_problems(definition):
+        raise DefinitionError(refused)
+    meta = definition["flow"]
     flow = Flow.objects.filter(slug=meta["slug"]).first()
     if flow is None:
         return _flow_from_metadata(meta, user, admin)
@@ -206,6 +219,8 @@ def import_yaml(
     """
     definition = parse_yaml(text)
     problems = validate(definition)
+    if flow is None and isinstance(definition, dict):
+        problems += flow_block_problems(definition)  # listed with the rest, not after
     if has_errors(problems):
         raise DefinitionError(problems)
     with transaction.atomic():

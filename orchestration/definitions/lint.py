@@ -22,7 +22,7 @@ def validate(definition: Any) -> list[Problem]:
     problems = schema_problems(definition)
     if not _lintable(definition):
         return problems
-    subject = Subject(definition)
+    subject = Subject(_kinds_as_text(definition))
     seen = set(problems)
     for rule in RULES:
         for problem in rule(subject):
@@ -33,13 +33,21 @@ def validate(definition: Any) -> list[Problem]:
 
 
 def _lintable(definition: Any) -> bool:
-    """The rules need a mapping with lists of steps and connections; the schema says the rest."""
+    """The rules need a mapping with lists of steps (mappings) and connections; the schema
+    says the rest."""
     return (
         isinstance(definition, dict)
         and isinstance(definition.get("steps", []), list)
         and isinstance(definition.get("connections", []), list)
-        and all(
-            isinstance(s, dict) and isinstance(s.get("kind", ""), str)
-            for s in definition.get("steps", [])
-        )
+        and all(isinstance(s, dict) for s in definition.get("steps", []))
     )
+
+
+def _kinds_as_text(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with a step's kind that is not text (left empty: `kind:`) as "":
+    the schema has said what is wrong with it, and the rules still check the rest."""
+    steps = definition.get("steps", [])
+    if all(isinstance(s.get("kind", ""), str) for s in steps):
+        return definition
+    fixed = [s if isinstance(s.get("kind", ""), str) else {**s, "kind": ""} for s in steps]
+    return {**definition, "steps": fixed}

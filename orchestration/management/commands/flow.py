@@ -58,7 +58,10 @@ class Command(BaseCommand):
             self.stderr.write(f"{problem.severity}: {where}{problem.message}")
 
     def do_validate(self, options: dict[str, Any]) -> None:
-        problems = validate(parse_yaml(_read(options["file"])))
+        definition = parse_yaml(_read(options["file"]))
+        problems = validate(definition)
+        if isinstance(definition, dict):
+            problems += actions.flow_block_problems(definition)
         if has_errors(problems):
             raise DefinitionError(problems)
         self.report(problems)

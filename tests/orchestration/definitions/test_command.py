@@ -96,3 +96,20 @@ def test_export_to_a_place_it_cannot_write_says_so(tmp_path):
     run("import", str(HELLO))
     with pytest.raises(CommandError, match=r"Cannot write .*missing/hello.yaml: No such file"):
         run("export", "hello", "-o", str(tmp_path / "missing" / "hello.yaml"))
+
+
+def test_validate_also_says_what_import_would_refuse_in_the_flow_block(tmp_path):
+    path = tmp_path / "odd.yaml"
+    text = HELLO.read_text().replace("owner: team:Operations", "owner: team:Nobody", 1)
+    path.write_text(text.replace("slug: hello", "slug: import"))
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("flow", "validate", str(path), stderr=err)
+    assert "The short name 'import' is reserved by Podium" in err.getvalue()
+    path.write_text(text.replace("kind: end", "kind: finish"))
+    with pytest.raises(CommandError):
+        call_command("flow", "import", str(path), stderr=err)
+    both = err.getvalue()
+    assert "The owner 'team:Nobody' names a team Podium does not know" in both
+    assert "has the kind 'finish'" in both
+    assert not Flow.objects.exists()

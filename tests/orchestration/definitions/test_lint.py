@@ -575,3 +575,12 @@ def test_a_notify_step_names_whom_it_writes_to_in_a_form_podium_can_deliver(conf
 def test_an_approvals_people_are_checked_in_plain_words(config, field, message):
     problem = the(_one(step("ok", "approval", owner="team:Ops", config=config)), "config_invalid")
     assert (problem.field, problem.message) == (field, f"Step 'ok': {message}")
+
+
+def test_a_step_with_no_kind_does_not_hide_the_other_problems():
+    defn = simple(step("work", "set") | {"kind": None}, assign("other") | {"owner": None})
+    defn["steps"][-1].pop("owner")
+    defn["connections"].append(link("other", "nowhere"))
+    codes = {p.code for p in validate(defn)}
+    assert {"schema", "dangling_connection"} <= codes
+    assert "unknown_kind" not in codes
