@@ -8,6 +8,7 @@ index that ends in (occurred_at, id) — see AuditEvent.Meta.indexes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -94,6 +95,16 @@ class SearchForm(forms.Form):
         }
 
 
+def key_or_case(text: str) -> Q:
+    """What "find a case" looks for: a business key as typed, or the case number the
+    case pages show ("#10"; "10" finds the business key 10 and case 10 alike)."""
+    number = re.fullmatch(r"#?\s*(\d{1,18})", text.strip())
+    if number is None:
+        return Q(business_key=text)
+    by_number = Q(instance_id=int(number.group(1)))
+    return by_number if text.strip().startswith("#") else Q(business_key=text) | by_number
+
+
 def filtered(scope: AuditScope, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
     events = scope.events()
     if filters.get("flow"):
@@ -101,7 +112,7 @@ def filtered(scope: AuditScope, filters: dict[str, Any]) -> QuerySet[AuditEvent]
     if filters.get("instance"):
         events = events.filter(instance_id=filters["instance"])
     if filters.get("business_key"):
-        events = events.filter(business_key=filters["business_key"])
+        events = events.filter(key_or_case(filters["business_key"]))
     if filters.get("actor"):
         events = events.filter(actor_q(filters["actor"]))
     if filters.get("action"):
@@ -192,7 +203,7 @@ def decisions_matching(scope: AuditScope, filters: dict[str, Any]) -> QuerySet[D
     """Decision records for a business key or case search, newest first."""
     records = scope.decisions()
     if filters.get("business_key"):
-        records = records.filter(business_key=filters["business_key"])
+        records = records.filter(key_or_case(filters["business_key"]))
     elif filters.get("instance"):
         records = records.filter(instance_id=filters["instance"])
     else:

@@ -126,10 +126,20 @@ def _string_field(spec: dict[str, Any], common: dict[str, Any]) -> forms.Field:
 
 
 def _number_field(spec: dict[str, Any], common: dict[str, Any], integer: bool) -> forms.Field:
+    """A text box that keeps what was typed (a browser's number box empties "12,50"
+    without a word) and says in plain words what a number looks like."""
     bounds = {"min_value": spec.get("minimum"), "max_value": spec.get("maximum")}
+    messages = {
+        "min_value": "It must be at least %(limit_value)s.",
+        "max_value": "It must be at most %(limit_value)s.",
+    }
     if integer:
-        return forms.IntegerField(**bounds, **common)
-    return forms.DecimalField(**bounds, widget=forms.NumberInput(attrs={"step": "any"}), **common)
+        messages["invalid"] = "Enter a whole number, for example 12."
+        widget = forms.TextInput(attrs={"inputmode": "numeric"})
+        return forms.IntegerField(**bounds, widget=widget, error_messages=messages, **common)
+    messages["invalid"] = "Enter a number, with a dot for decimals: for example 12.50."
+    widget = forms.TextInput(attrs={"inputmode": "decimal"})
+    return forms.DecimalField(**bounds, widget=widget, error_messages=messages, **common)
 
 
 def _choice_label(value: Any) -> str:
@@ -205,10 +215,23 @@ def ordered_properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]
     return [item for _, item in sorted(enumerate(properties), key=key)]
 
 
+def _key_hint(schema: dict[str, Any], key_expression: str) -> str:
+    """What the business key field says: where the flow takes the key from, if it does."""
+    if not key_expression:
+        return "Optional: the reference people use for this case, e.g. an invoice number."
+    field = re.fullmatch(r"\s*data\.([A-Za-z_][A-Za-z0-9_]*)\s*", key_expression)
+    if field is None:
+        return "Leave it empty: this flow works it out from the answers above."
+    spec = (schema.get("properties") or {}).get(field.group(1)) or {}
+    title = spec.get("title") if isinstance(spec, dict) else None
+    name = str(title or field.group(1).replace("_", " ")).lower()
+    return f"Leave it empty: this flow uses the {name} as the case's reference."
+
+
 class StartForm(StyledForm):
     """Fields generated from the version's input schema, plus an optional business key."""
 
-    def __init__(self, schema: dict[str, Any], *args: Any, **kwargs: Any):
+    def __init__(self, schema: dict[str, Any], *args: Any, key_expression: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.schema = schema
         required = set(schema.get("required", []))
@@ -218,7 +241,7 @@ class StartForm(StyledForm):
             label="Business key",
             required=False,
             max_length=200,
-            help_text="Optional: the reference people use for this case, e.g. an invoice number.",
+            help_text=_key_hint(schema, key_expression),
         )
         self.style_fields()
 
@@ -385,10 +408,10 @@ class InstanceFilterForm(StyledForm):
     )
     business_key = forms.CharField(max_length=200, required=False, label="Business key")
     created_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Started from", widget=forms.DateInput(attrs={"type": "date"})
     )
     created_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Started until", widget=forms.DateInput(attrs={"type": "date"})
     )
     owner_team = forms.ModelChoiceField(
         queryset=Group.objects.order_by("name"), required=False, empty_label="Any owner"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from approvals.models import HumanTask
+from audit.access import scope_for
 from audit.chain import Actor
 from audit.deciders import name_deciders
 from audit.models import AuditEvent, DecisionRecord
@@ -27,6 +28,7 @@ from orchestration.models import (
     FlowInstance,
     InstanceStatus,
     StepRun,
+    StepStatus,
 )
 from orchestration.readable import field_titles, people_names, readable_history, step_labels
 from orchestration.views import go, render
@@ -210,6 +212,9 @@ def _detail_context(
             "decisions": decisions,
             "history": readable_history(history[:50], instance.version.definition),
             "evidence_url": _url("audit:evidence_pack", instance.pk),
+            "audit_url": f"{reverse('audit:search')}?instance={instance.pk}"
+            if scope_for(request.user).sees_flow(instance.flow_id)
+            else None,
             "action_form": ReasonForm(),
             "actionable_runs": choices,
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
@@ -328,12 +333,29 @@ def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
     done = {
         "cancel": "Case cancelled.",
         "resume": "Case resumed.",
-        "rollback": "Rolling the case back: its compensation steps undo what was done.",
+        "rollback": "Rolling the case back: the steps that undo its finished work run now, "
+        "newest first.",
         "retry": "Step queued again.",
         "skip": "Step skipped.",
     }
     messages.success(request, done[action])
+    if action == "resume":
+        _warn_of_failed_steps(request, instance)
     return go(request, reverse("orchestration:instance_detail", args=[instance.pk]))
+
+
+def _warn_of_failed_steps(request: HttpRequest, instance: FlowInstance) -> None:
+    """Resuming runs a case's other paths on; a step that failed stays failed, and what
+    comes after it waits for an operator. Say so, or the case looks mended."""
+    runs = list(instance.step_runs.order_by("id"))
+    failed = [r for r in _step_choices(instance, runs) if r.status == StepStatus.FAILED]
+    if failed:
+        labels = step_labels(instance.version.definition)
+        names = ", ".join(f"“{labels.get(r.step_id, r.step_id)}”" for r in failed)
+        messages.warning(
+            request,
+            f"Still failed: {names}. What comes after it waits until you retry or skip it.",
+        )
 
 
 def _run_of(instance: FlowInstance, value: str | None) -> StepRun | None:

@@ -335,7 +335,8 @@ def flow_import_draft(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _start_form(version: FlowVersion, data: Any = None) -> StartForm:
-    form = StartForm(input_schema_of(version), data)
+    key = version.definition.get("business_key")
+    form = StartForm(input_schema_of(version), data, key_expression=key or "")
     form.submission = (data or {}).get("_submission") or uuid.uuid4().hex
     return form
 

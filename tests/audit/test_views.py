@@ -105,6 +105,37 @@ def test_search_by_business_key_finds_the_case_and_its_decisions(client, auditor
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["#{pk}", "# {pk}", "{pk}"])
+def test_find_a_case_takes_the_case_number_the_case_page_shows(
+    client, auditor, case, decision, typed
+):
+    client.force_login(auditor)
+    response = client.get(reverse("audit:search"), {"business_key": typed.format(pk=case.pk)})
+    events = response.context["page"].events
+    assert events and {e.instance_id for e in events} == {case.pk}
+    assert response.context["decisions"] == [decision]
+
+
+@pytest.mark.django_db
+def test_the_case_page_links_its_audit_trail_for_those_who_may_read_it(
+    client, auditor, owner, outsider, case
+):
+    from guardian.shortcuts import assign_perm
+
+    from orchestration import access
+
+    page = reverse("orchestration:instance_detail", args=[case.pk])
+    client.force_login(owner)
+    link = f'href="{reverse("audit:search")}?instance={case.pk}"'
+    assert link in client.get(page).content.decode()
+    assign_perm(access.VIEW, outsider, case.flow)  # may see the case, not its audit log
+    client.force_login(outsider)
+    response = client.get(page)
+    assert response.status_code == 200
+    assert 'data-testid="audit-trail"' not in response.content.decode()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "actor, expected",
     [

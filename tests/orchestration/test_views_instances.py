@@ -112,6 +112,9 @@ class TestInstanceList:
         assert len(more) == 5
         assert max(i.pk for i in more) < min(i.pk for i in rows)
         assert second.context["next_query"] is None
+        assert "older ones, from #" not in first.content.decode()
+        position = f"· older ones, from #{max(i.pk for i in more)}</span>"
+        assert position in second.content.decode()
 
     def test_the_page_query_has_no_offset_and_a_capped_count(self, world, as_user):  # noqa: F811
         client = as_user(world.owner)

@@ -257,3 +257,35 @@ def test_cancelling_a_child_case_tells_its_parent_at_once_with_the_reason(client
     assert sub.status == StepStatus.FAILED
     assert sub.error == f"The sub-flow case #{child.pk} ended cancelled: Not needed any more"
     assert AuditEvent.objects.filter(instance_id=child.pk, action="instance.cancelled").exists()
+
+
+def test_resuming_a_case_says_which_step_is_still_failed(client, eng, owner):
+    defn = definition(
+        [
+            step("start", "start"),
+            step("split", "parallel"),
+            step(
+                "post", "action", label="Post to the ledger", config={"action": "tests.cases.post"}
+            ),
+            step("pause", "timer", config={"duration_seconds": 600}),
+            step("both", "join"),
+            step("end", "end"),
+        ],
+        [
+            link("start", "split"),
+            link("split", "post"),
+            link("split", "pause"),
+            link("post", "both"),
+            link("pause", "both"),
+            link("both", "end"),
+        ],
+    )
+    instance = start(defn, owner)
+    eng.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    client.force_login(owner)
+    act(client, instance, action="resume", reason="Let the timer run on")
+    shown = page(client, instance).content.decode()
+    assert "Case resumed." in shown
+    assert "Still failed: “Post to the ledger”. What comes after it waits until you retry" in shown

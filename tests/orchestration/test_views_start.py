@@ -47,6 +47,32 @@ class TestStartFormFromSchema:
         assert not form.is_valid()
         assert set(form.errors) == {"name", "amount", "email"}
 
+    def test_numbers_keep_what_was_typed_and_say_what_a_number_looks_like(self):
+        form = StartForm(SCHEMA, {"name": "A", "amount": "12,50", "count": "-1"})
+        assert not form.is_valid()
+        assert form.errors["amount"] == [
+            "Enter a number, with a dot for decimals: for example 12.50."
+        ]
+        assert form.errors["count"] == ["It must be at least 0."]
+        assert 'value="12,50"' in str(form["amount"]) and 'inputmode="decimal"' in str(
+            form["amount"]
+        )
+
+    @pytest.mark.parametrize(
+        "expression, hint",
+        [
+            ("", "Optional: the reference people use for this case, e.g. an invoice number."),
+            ("data.name", "Leave it empty: this flow uses the customer name as the case's "
+             "reference."),
+            ("data.email", "Leave it empty: this flow uses the email as the case's reference."),
+            ("data.name + '-' + data.email", "Leave it empty: this flow works it out from the "
+             "answers above."),
+        ],
+    )  # fmt: skip
+    def test_the_business_key_says_where_the_flow_takes_it_from(self, expression, hint):
+        form = StartForm(SCHEMA, key_expression=expression)
+        assert form.fields[BUSINESS_KEY_FIELD].help_text == hint
+
     def test_it_turns_the_answers_into_plain_json(self):
         data = {
             "name": "Ada",
