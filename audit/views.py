@@ -16,7 +16,7 @@ from audit import access, accountability, events, exports, sealing, search, veri
 from audit.deciders import name_deciders
 from audit.decisions import reconstruct
 from audit.masking import Masker
-from audit.models import ChainSeal
+from audit.models import ActorKind, AuditEvent, ChainSeal
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -68,6 +68,17 @@ def heads_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _name_people(found: list[AuditEvent]) -> None:
+    """Each event's `who`: a person by full name, as the other screens name them (the
+    event keeps the user name it was written with)."""
+    from orchestration.readable import people_names
+
+    people = [e for e in found if e.actor_kind == ActorKind.USER]
+    names = people_names(e.actor_label for e in people)
+    for event in people:
+        event.who = names.get(event.actor_label, event.actor_label)
+
+
 def event_search(request: HttpRequest) -> HttpResponse:
     scope = access.require_scope(request.user)
     form = search.SearchForm(request.GET or None, scope=scope)
@@ -82,6 +93,7 @@ def event_search(request: HttpRequest) -> HttpResponse:
     )
     decisions = list(search.decisions_matching(scope, filters)[:20])
     name_deciders(decisions)
+    _name_people(found.events if found else [])
     context = {
         "form": form,
         "filters": filters,

@@ -12,7 +12,7 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from audit.masking import MASK
-from audit.models import AuditEvent, VerificationRun
+from audit.models import ActorKind, AuditEvent, VerificationRun
 from tests.factories import UserFactory
 
 
@@ -114,6 +114,19 @@ def test_find_a_case_takes_the_case_number_the_case_page_shows(
     events = response.context["page"].events
     assert events and {e.instance_id for e in events} == {case.pk}
     assert response.context["decisions"] == [decision]
+
+
+@pytest.mark.django_db
+def test_the_audit_search_names_people_by_full_name(client, auditor, case):
+    from audit.chain import Actor, Entry, append
+
+    UserFactory(username="aisha", first_name="Aisha", last_name="Khan")
+    person = Actor(ActorKind.USER, "1", "aisha")
+    append(case.audit_stream, [Entry("instance.resumed", person, "instance", str(case.pk),
+                                     case.flow_id, case.pk, case.business_key, {})])  # fmt: skip
+    client.force_login(auditor)
+    body = client.get(reverse("audit:search"), {"instance": case.pk}).content.decode()
+    assert "</i> Aisha Khan" in body
 
 
 @pytest.mark.django_db
