@@ -191,7 +191,7 @@ class StepStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
     CANCELLED = "cancelled", "Cancelled"
-    COMPENSATED = "compensated", "Compensated"
+    COMPENSATED = "compensated", "Undone"
 
 
 ACTIVE_STEP_STATUSES = ("queued", "running", "waiting", "retry_wait")

@@ -10,6 +10,7 @@ from typing import Any
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 
+from orchestration.definitions.catalog import CATALOG
 from orchestration.readable import field_label, readable
 
 register = template.Library()
@@ -109,6 +110,13 @@ ERROR_KINDS = {
     "timeout": "Took too long",
     "circuit_open": "Calls paused",
 }
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    """A step kind as the editor's palette names it ("Run another flow"), not its code."""
+    known = CATALOG.get(kind)
+    return known.label if known is not None else kind
 
 
 @register.filter

@@ -180,8 +180,8 @@ class TestInstancePage:
 
     def test_it_words_failure_kinds_and_drops_a_skipped_steps_error(self, world, as_user):  # noqa: F811
         StepRunFactory(
-            instance=world.instance, step_id="post", status="failed", error="Refused",
-            error_kind="permanent",
+            instance=world.instance, step_id="post", kind="http", status="failed",
+            error="Refused", error_kind="permanent",
         )  # fmt: skip
         StepRunFactory(
             instance=world.instance, step_id="book", status="skipped", error="Old trouble",
@@ -193,6 +193,7 @@ class TestInstancePage:
             .content.decode()
         )
         assert '<span class="badge bg-red-lt me-1">Will not work on retry</span> Refused' in content
+        assert '<div class="text-secondary small">Call a web service</div>' in content
         book = content.split('data-step="book"')[1].split("</li>")[0]
         assert "Old trouble" not in book and "took" not in book
 
