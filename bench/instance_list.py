@@ -138,6 +138,7 @@ def scenarios(flows: list[Flow]) -> dict[str, str]:
         "failed, waiting for an operator": "?status=needs_operator",
         "flow": f"?flow={flows[0].slug}",
         "business key": f"?business_key=INV-{INSTANCES // 2:06d}",
+        "business key start, lower case": f"?business_key=inv-{INSTANCES // 2:06d}"[:-2],
         "owner team": f"?owner_team={flows[0].owner_team_id}",
         "date range": f"?created_from={today - dt.timedelta(days=30)}&created_to={today}",
         "no match (other team's flow)": f"?flow={flows[1].slug}",

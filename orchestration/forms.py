@@ -406,7 +406,12 @@ class InstanceFilterForm(StyledForm):
         ],
         required=False,
     )
-    business_key = forms.CharField(max_length=200, required=False, label="Business key")
+    business_key = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Business key",
+        widget=forms.TextInput(attrs={"placeholder": "Starts with…"}),
+    )
     created_from = forms.DateField(
         required=False, label="Started from", widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -68,7 +68,8 @@ def _filtered(user: Any, data: dict[str, Any]) -> QuerySet[FlowInstance]:
     elif data.get("status"):
         qs = qs.filter(status=data["status"])
     if data.get("business_key"):
-        qs = qs.filter(business_key=data["business_key"].strip())
+        # As the inbox finds them: what the key starts with, in any case ("inv-10").
+        qs = qs.filter(business_key__istartswith=data["business_key"].strip())
     return _in_date_range(qs, data.get("created_from"), data.get("created_to"))
 
 

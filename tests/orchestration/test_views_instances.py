@@ -49,6 +49,8 @@ class TestInstanceList:
         assert [i.pk for i in by_status] == [running.pk]
         by_key = client.get(reverse(LIST), {"business_key": "INV-1"}).context["instances"]
         assert [i.pk for i in by_key] == [world.instance.pk]
+        by_start = client.get(reverse(LIST), {"business_key": "inv-"}).context["instances"]
+        assert {i.pk for i in by_start} == {world.instance.pk, running.pk}
         by_flow = client.get(reverse(LIST), {"flow": world.flow.slug}).context["instances"]
         assert len(by_flow) == 2
         by_owner = client.get(reverse(LIST), {"owner_team": TeamFactory(name="X").pk})
