@@ -115,12 +115,13 @@ def flow_block_problems(definition: dict[str, Any]) -> list[Problem]:
         )
         return [error("flow_metadata_missing", message, field="flow")]
     slug = str(meta["slug"])
+    problems = []
     if slug in RESERVED_SLUGS:
         message = f"The short name '{slug}' is reserved by Podium; choose another."
-        return [error("reserved_slug", message, field="flow.slug")]
-    if Flow.objects.filter(slug=slug).exists():
+        problems.append(error("reserved_slug", message, field="flow.slug"))
+    elif Flow.objects.filter(slug=slug).exists():
         return []  # it goes into that flow, whose owners are already set
-    return [
+    return problems + [
         problem
         for field in ("owner", "exception_owner")
         # One that is not team:… or user:… at all the schema has already refused.

@@ -17,7 +17,7 @@ _CEL = {"type": "string", "minLength": 1}
 _CEL_MAP = {"type": "object", "additionalProperties": _CEL}
 _TARGET = {"type": "string", "pattern": r"^(team|user):.+$"}
 # Whom an email goes to: a team, a person, or an address.
-_RECIPIENT = {"type": "string", "pattern": r"^((team|user):.+|[^@\s]+@[^@\s]+\.[^@\s]+)$"}
+_RECIPIENT = {"type": "string", "pattern": r"^((team|user):.+|[^@\s]+@[^@\s]+)$"}
 _STEP_REF = {"type": "string", "minLength": 1}
 _OUTCOMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 
@@ -81,7 +81,8 @@ ESCALATION = _obj(
         # Whole minutes: the inbox counts escalation stages in minutes.
         "after_minutes": {"type": "integer", "minimum": 1, "maximum": LONGEST_MINUTES},
         "action": {"enum": ["notify", "reassign"]},
-        "to": {"anyOf": [_TARGET, {"type": "array", "items": _RECIPIENT}]},
+        # One team or person (the inbox tells or hands the task to one).
+        "to": {"anyOf": [_TARGET, {"type": "array", "items": _TARGET, "maxItems": 1}]},
     },
     ("after_minutes", "action"),
     allOf=[_when("action", "reassign", ["to"])],

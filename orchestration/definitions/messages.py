@@ -46,7 +46,7 @@ def describe(found: ValidationError, subject: str, field: str | None) -> str:
         return f"{subject}: {_pattern_hint(field, value)}"
     if rule in ("oneOf", "anyOf") and found.context:
         return _alternatives(found, subject, field)
-    if rule == "maxItems" and expected == 1 and (field or "").endswith("assignees"):
+    if rule == "maxItems" and expected == 1 and re.search(r"(assignees|\bto)$", field or ""):
         return f"{named} must name one team or one person (a team shares the task)."
     return f"{named} {_bound(rule, expected) or found.message}."
 
@@ -139,7 +139,7 @@ def _pattern_hint(field: str | None, value: Any) -> str:
             f"'{value}' cannot be the name of a data field: use letters, digits and "
             "underscores, starting with a letter."
         )
-    if re.search(r"\bto\[\d+\]$", field or ""):
+    if re.fullmatch(r"config\.to\[\d+\]", field or ""):  # a notify step's recipients
         return (
             f"'{value}' must look like 'team:<team name>', 'user:<username>' or an email address."
         )

@@ -58,7 +58,7 @@ HINTS = {
     "never_automatic": "One per line.",
     "shadow": "The AI proposes and it is recorded, but a person always decides.",
     "qa_sample_rate": "Share of automatic decisions a person also checks (0 to 1).",
-    "assignees": "Who decides. Ctrl-click (⌘ on a Mac) to choose several.",
+    "assignees": "Who decides: one team (its members share the task) or one person.",
     "expiry_path": "Leave empty to let the task wait past its deadline.",
     "when_paused": "After repeated failures Podium pauses calls to a service for a while. "
     "Wait (the default) retries later; the error path goes on at once.",
@@ -172,6 +172,17 @@ class EscalationField(forms.CharField):
                 }
             )
         return levels
+
+
+class OneInAListField(forms.ChoiceField):
+    """One team or person, kept as the one-item list the definition format writes."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return value[0] if isinstance(value, list) and value else value
+
+    def clean(self, value: Any) -> list[str]:
+        chosen = super().clean(value)
+        return [chosen] if chosen else []
 
 
 class TriggersField(forms.CharField):
@@ -298,6 +309,9 @@ def field_for(
     if kind == "string" and _pattern(spec).startswith("^(team|user)"):
         return forms.ChoiceField(choices=owner_choices(), **options)
     if kind == "array" and _pattern(items).startswith("^(team|user)"):
+        if spec.get("maxItems") == 1:
+            blank = [("", "— the step's owner —")]
+            return OneInAListField(choices=blank + owner_choices()[1:], **options)
         options["help_text"] = options["help_text"] or "Ctrl-click (⌘ on a Mac) to choose several."
         return forms.MultipleChoiceField(choices=owner_choices()[1:], **options)
     if kind == "string" and name in EXPRESSION_NAMES:

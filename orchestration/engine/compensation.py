@@ -10,7 +10,13 @@ from orchestration.engine import dispatch
 from orchestration.engine import events as ev
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import Transition
-from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
+from orchestration.models import (
+    ACTIVE_STEP_STATUSES,
+    FlowInstance,
+    InstanceStatus,
+    StepRun,
+    StepStatus,
+)
 
 LATE_CALL = (
     "The call was under way when the roll-back began, and it went through: it is undone too."
@@ -80,6 +86,20 @@ def advance(tx: Transition, run: StepRun) -> None:
         dispatch.resume_parent_after_commit(tx.instance.pk)
 
 
+def has_begun(instance: FlowInstance) -> bool:
+    """Whether the case has started rolling back (it may have failed on the way)."""
+    return StepRun.objects.filter(instance=instance, state__has_key="compensates").exists()
+
+
+def takes_late_calls(instance: FlowInstance) -> bool:
+    """Whether a call the roll-back cancelled while it was under way is undone if it
+    comes back done: the case is rolling back, rolled back, or failed while it rolled
+    back (an operator retries or skips the failed compensation step, and it goes on)."""
+    return instance.status in (InstanceStatus.COMPENSATING, InstanceStatus.COMPENSATED) or (
+        instance.status == InstanceStatus.FAILED and has_begun(instance)
+    )
+
+
 def undo_late_call(tx: Transition, run: StepRun, output: dict[str, Any]) -> None:
     """A call under way when the roll-back cancelled its run came back done: the call
     happened, so the run succeeded after all, and its compensation step undoes it too,
@@ -90,15 +110,22 @@ def undo_late_call(tx: Transition, run: StepRun, output: dict[str, Any]) -> None
     tx.change(outputs={**tx.instance.outputs, step_id: output})
     mark_succeeded(tx, run, output, note=LATE_CALL)
     item = [tx.graph.step(step_id)["compensation"], step_id, run.pk]
-    if tx.instance.status == InstanceStatus.COMPENSATING:
-        current = StepRun.objects.filter(
-            instance=tx.instance, status__in=ACTIVE_STEP_STATUSES, state__has_key="compensates"
-        ).first()
-        if current is not None:
-            state = current.state
-            tx.update(current, state={**state, "remaining": [item, *state.get("remaining", [])]})
-            return
-    else:
+    # The roll-back's next work is kept by its latest compensation run, in progress or
+    # failed (a retry of it, or skipping it, carries on from its state).
+    current = (
+        StepRun.objects.filter(
+            instance=tx.instance,
+            status__in=(*ACTIVE_STEP_STATUSES, StepStatus.FAILED),
+            state__has_key="compensates",
+        )
+        .order_by("-id")
+        .first()
+    )
+    if tx.instance.status != InstanceStatus.COMPENSATED and current is not None:
+        state = current.state
+        tx.update(current, state={**state, "remaining": [item, *state.get("remaining", [])]})
+        return
+    if tx.instance.status == InstanceStatus.COMPENSATED:
         check_instance_transition(tx.instance, InstanceStatus.COMPENSATING)
         tx.change(status=InstanceStatus.COMPENSATING, finished_at=None)
         tx.event(ev.instance_finished(tx.instance, tx.actor, LATE_CALL))

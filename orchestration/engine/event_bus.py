@@ -193,10 +193,11 @@ def catch_up_parents(now: datetime, limit: int = 200) -> int:
 
 def parents_of_orphans(now: datetime, limit: int = 200) -> list[int]:
     """Parents of child cases that still run though their parent step stopped waiting
-    for them a while ago (the message that should have cancelled them was lost)."""
+    for them a while ago (the message that should have cancelled them was lost). A child
+    rolling back is left to finish: cancelled, it would stay half undone."""
     return list(
         FlowInstance.objects.filter(
-            status__in=LIVE_INSTANCE,
+            status=InstanceStatus.RUNNING,
             parent_step_run__status__in=(
                 StepStatus.CANCELLED,
                 StepStatus.SKIPPED,

@@ -17,7 +17,6 @@ from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
 from orchestration.engine.locking import lock_run
 from orchestration.engine.routing import arrive, next_steps
-from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.state import MOVING, check_instance_transition
 from orchestration.engine.transition import Transition
 from orchestration.json_numbers import first_non_finite
@@ -73,7 +72,11 @@ def _reopen(tx: Transition) -> None:
     tx.change(stuck_since=None)  # an operator acted: the case may move again
     if tx.instance.status != InstanceStatus.FAILED:
         return
-    status = InstanceStatus.COMPENSATING if _rolling_back(tx.instance) else InstanceStatus.RUNNING
+    status = (
+        InstanceStatus.COMPENSATING
+        if compensation.has_begun(tx.instance)
+        else InstanceStatus.RUNNING
+    )
     check_instance_transition(tx.instance, status)
     tx.change(status=status, error="")
     # Events that came while it had failed were refused: its waits get them now.
@@ -108,8 +111,9 @@ def cancel_children(instance_id: int, reason: str) -> None:
     children = FlowInstance.objects.filter(
         # A cancelled run no longer waits for its child; a failed one (at its time limit)
         # leaves a child still at work, while a child that failed stays failed.
-        Q(parent_step_run__status__in=NOT_WAITING, status__in=WORKING_CASE)
-        | Q(parent_step_run__status=StepStatus.FAILED, status__in=LIVE_INSTANCE),
+        # One rolling back is left to finish it: cancelled, it would stay half undone.
+        Q(parent_step_run__status__in=NOT_WAITING, status__in=OPEN_CASE)
+        | Q(parent_step_run__status=StepStatus.FAILED, status=InstanceStatus.RUNNING),
         parent_step_run__instance_id=instance_id,
         finished_at__isnull=True,
     ).values_list("pk", flat=True)
@@ -157,15 +161,11 @@ def _require_forward_allowed(run: StepRun) -> None:
     steps are not retried or skipped, or it would run on while rolling back."""
     if "compensates" in run.state:
         return
-    if run.instance.status == InstanceStatus.COMPENSATING or _rolling_back(run.instance):
+    if run.instance.status == InstanceStatus.COMPENSATING or compensation.has_begun(run.instance):
         raise NotAllowedNow(
             "This case is being rolled back: only its compensation steps can be retried or "
             "skipped now."
         )
-
-
-def _rolling_back(instance: FlowInstance) -> bool:
-    return StepRun.objects.filter(instance=instance, state__has_key="compensates").exists()
 
 
 def _require_not_handled(tx: Transition, run: StepRun) -> None:

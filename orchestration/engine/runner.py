@@ -202,8 +202,8 @@ def _done_after_roll_back_began(run: StepRun, claim: Claim, result: Any) -> bool
     return (
         run.status == StepStatus.CANCELLED
         and run.started_at == claim.lease_started
-        and run.instance.status in (InstanceStatus.COMPENSATING, InstanceStatus.COMPENSATED)
         and isinstance(result, Done)
         and "compensates" not in run.state
         and bool(claim.context.step.get("compensation"))
+        and compensation.takes_late_calls(run.instance)
     )

@@ -190,11 +190,15 @@ def _joins(subject: Subject) -> Iterator[Problem]:
             and len(incoming) - len(dead) < needed
         ):
             names = ", ".join(f"'{d}'" for d in dead)
+            why = (
+                " (only a roll-back runs a compensation step, and it goes no further)"
+                if any(subject.only_compensates(d) for d in dead)
+                else ""
+            )
             yield error(
                 "join_never_fires",
-                f"{label(step)} waits for paths from {names}, but no case ever gets there "
-                "(only a roll-back runs a compensation step, and it goes no further), so "
-                "cases would wait at the join for ever.",
+                f"{label(step)} waits for paths from {names}, but no case ever gets "
+                f"there{why}, so cases would wait at the join for ever.",
                 step_id=step["id"],
             )
             continue

@@ -60,7 +60,8 @@ class Command(BaseCommand):
     def do_validate(self, options: dict[str, Any]) -> None:
         definition = parse_yaml(_read(options["file"]))
         problems = validate(definition)
-        if isinstance(definition, dict):
+        if isinstance(definition, dict) and "flow" in definition:
+            # A file without one is imported from its flow's page: nothing more to check.
             problems += actions.flow_block_problems(definition)
         if has_errors(problems):
             raise DefinitionError(problems)

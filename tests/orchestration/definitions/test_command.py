@@ -106,6 +106,7 @@ def test_validate_also_says_what_import_would_refuse_in_the_flow_block(tmp_path)
     with pytest.raises(CommandError):
         call_command("flow", "validate", str(path), stderr=err)
     assert "The short name 'import' is reserved by Podium" in err.getvalue()
+    assert "The owner 'team:Nobody' names a team Podium does not know" in err.getvalue()
     path.write_text(text.replace("kind: end", "kind: finish"))
     with pytest.raises(CommandError):
         call_command("flow", "import", str(path), stderr=err)
@@ -113,3 +114,14 @@ def test_validate_also_says_what_import_would_refuse_in_the_flow_block(tmp_path)
     assert "The owner 'team:Nobody' names a team Podium does not know" in both
     assert "has the kind 'finish'" in both
     assert not Flow.objects.exists()
+
+
+def test_validate_accepts_a_file_without_a_flow_block(tmp_path):
+    from orchestration.definitions.yaml_io import to_yaml
+
+    definition = parse_yaml(HELLO.read_text())
+    del definition["flow"]
+    path = tmp_path / "steps-only.yaml"
+    path.write_text(to_yaml(definition))
+    out, _ = run("validate", str(path))
+    assert "is valid" in out

@@ -168,6 +168,7 @@ def test_it_rejects_a_join_waiting_for_a_step_no_case_reaches(feeder):
     problem = the(defn, "join_never_fires")
     assert (problem.severity, problem.step_id) == ("error", "meet")
     assert f"waits for paths from '{feeder}', but no case ever gets there" in problem.message
+    assert ("only a roll-back runs a compensation step" in problem.message) is (feeder == "undo")
 
 
 def test_a_join_of_any_with_one_live_path_is_fine():
@@ -548,7 +549,8 @@ def _one(extra: dict) -> dict:
 def test_a_notify_step_names_whom_it_writes_to_in_a_form_podium_can_deliver(config, field, message):
     problem = the(_one(step("tell", "notify", owner="team:Ops", config=config)), "config_invalid")
     assert (problem.field, problem.message) == (field, f"Step 'tell': {message}")
-    ok = {"to": ["ops@example.com", "team:Ops", "user:bob"], "subject": "s", "body": "b"}
+    ok = {"to": ["ops@example.com", "podium@localhost", "team:Ops", "user:bob"]}
+    ok |= {"subject": "s", "body": "b"}
     assert validate(_one(step("tell", "notify", owner="team:Ops", config=ok))) == []
 
 
@@ -563,7 +565,12 @@ def test_a_notify_step_names_whom_it_writes_to_in_a_form_podium_can_deliver(conf
         (
             {"escalation": [{"after_minutes": 5, "action": "notify", "to": ["boss"]}]},
             "config.escalation[0].to",
-            "'boss' must look like 'team:<team name>', 'user:<username>' or an email address.",
+            "'boss' must look like 'team:<team name>' or 'user:<username>'.",
+        ),
+        (
+            {"escalation": [{"after_minutes": 5, "action": "notify", "to": ["team:A", "user:b"]}]},
+            "config.escalation[0].to",
+            "'config.escalation[0].to' must name one team or one person (a team shares the task).",
         ),
         (
             {"escalation": [{"after_minutes": 5, "action": "reassign", "to": 5}]},

@@ -182,6 +182,24 @@ class TestProperties:
         assert pay["timeout_seconds"] == 120 and pay["on_error"] == "failed"
         assert pay["config"]["when_paused"] == "take_error_path"
 
+    def test_an_approval_goes_to_one_team_or_person_chosen_from_a_list(self, client, world):
+        client.force_login(world.owner)
+        panel = client.get(self.url(world), {"step": "review"}, headers={"HX-Request": "true"})
+        html = panel.content.decode()
+        assert "one team (its members share the task) or one person" in html
+        assert "choose several" not in html and 'name="config__assignees" multiple' not in html
+        assert '<option value="team:Finance" selected>' in html
+        response = client.post(
+            self.url(world),
+            {"step": "review", "revision": 1, "label": "Review", "owner": "team:Finance",
+             "config__assignees": "team:Finance"},
+            headers={"HX-Request": "true"},
+        )  # fmt: skip
+        assert response.status_code == 200, response.content.decode()[:3000]
+        world.v2.refresh_from_db()
+        review = shape.step_by_id(world.v2.definition, "review")
+        assert review["config"]["assignees"] == ["team:Finance"]
+
     @pytest.mark.parametrize(
         ("field", "value", "message"),
         [

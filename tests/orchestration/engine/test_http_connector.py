@@ -8,7 +8,7 @@ from audit.chain import Actor
 from orchestration.connectors import circuit
 from orchestration.engine import runner
 from orchestration.engine.api import start_instance
-from orchestration.models import AllowedTarget, CircuitState, InstanceStatus, StepRun
+from orchestration.models import AllowedTarget, CircuitState, FlowInstance, InstanceStatus, StepRun
 from orchestration.steps.base import PermanentError
 from orchestration.steps.python_action import action
 from tests.httpserver import Reply, scripted_server
@@ -464,3 +464,124 @@ def test_a_refused_connection_is_explained_in_words(engine, allow_loopback):
         f"Could not reach http://127.0.0.1:{port}/orders/A1: the server refused the "
         "connection (is the service running?)."
     )
+
+
+RELEASES = {"n": 0}
+
+
+@action("tests.http.release_once_broken", label="Release (fails the first time)")
+def release_once_broken() -> dict:
+    RELEASES["n"] += 1
+    if RELEASES["n"] == 1:
+        raise PermanentError("the warehouse is offline")
+    return {"released": True}
+
+
+def paying_with(url: str, release: dict, refund: dict) -> dict:
+    pay = {"method": "POST", "url": url + "/pay", "timeout_seconds": 5}
+    return definition(
+        [
+            step("start", "start"),
+            step("reserve", "set", config={"assign": {"reserved": "true"}}, compensation="release"),
+            step("pay", "http", config=pay, compensation="refund"),
+            step("wait", "timer", config={"duration_seconds": 600}),
+            step("end", "end"),
+            release,
+            refund,
+        ],
+        [
+            link("start", "reserve"),
+            link("reserve", "pay"),
+            link("pay", "wait"),
+            link("wait", "end"),
+        ],
+    )
+
+
+def test_a_call_that_goes_through_after_the_roll_back_failed_is_undone_when_it_goes_on(
+    engine, allow_loopback, monkeypatch
+):
+    """The roll-back fails at 'release' while 'pay' is under way, and the payment goes
+    through; once the operator retries 'release', the payment is refunded too."""
+    from orchestration.connectors import http_client
+    from orchestration.engine.api import retry_step, rollback_instance
+
+    RELEASES["n"] = 0
+    real = http_client._exchange
+
+    def in_flight(request, target, headers):
+        if request.url.endswith("/pay"):
+            (case,) = StepRun.objects.filter(step_id="pay").values_list("instance_id", flat=True)
+            rollback_instance(case, actor=ACTOR, reason="customer cancelled")
+            engine.run()  # release fails: the case fails during its roll-back
+            assert FlowInstance.objects.get(pk=case).status == InstanceStatus.FAILED
+        return real(request, target, headers)
+
+    monkeypatch.setattr(http_client, "_exchange", in_flight)
+    release = step("release", "action", config={"action": "tests.http.release_once_broken"})
+    refund = step("refund", "set", config={"assign": {"refunded": "true"}})
+    with scripted_server(Reply(201, {"payment": 7})) as server:
+        instance = start_instance(
+            published(paying_with(server.url, release, refund)), {}, trigger="manual", actor=ACTOR
+        )
+        engine.run()
+    assert len(server.requests) == 1  # the payment was taken
+    failed = StepRun.objects.get(instance=instance, step_id="release", status="failed")
+    retry_step(failed.pk, actor=ACTOR, reason="warehouse back")
+    engine.run()
+    instance.refresh_from_db()
+    runs = {r.step_id: r.status for r in StepRun.objects.filter(instance=instance).order_by("id")}
+    assert instance.status == InstanceStatus.COMPENSATED
+    # the payment that went through must have been refunded
+    assert runs["pay"] == "compensated", runs
+    assert StepRun.objects.filter(instance=instance, step_id="refund").exists()
+
+
+def test_a_sub_flow_rolling_back_again_for_a_late_call_is_not_cancelled_as_an_orphan(
+    engine, allow_loopback, monkeypatch
+):
+    """A child case is rolled back while its payment call is under way and the roll-back
+    ends (its parent's sub-flow step fails); then the payment goes through and the child
+    rolls back again. The recovery must not cancel it as a child nobody waits for."""
+    from orchestration.connectors import http_client
+    from orchestration.engine.api import rollback_instance
+
+    real = http_client._exchange
+
+    def in_flight(request, target, headers):
+        if request.url.endswith("/pay"):
+            (case,) = StepRun.objects.filter(step_id="pay").values_list("instance_id", flat=True)
+            rollback_instance(case, actor=ACTOR, reason="customer cancelled")
+            engine.run()
+            assert FlowInstance.objects.get(pk=case).status == InstanceStatus.COMPENSATED
+        return real(request, target, headers)
+
+    monkeypatch.setattr(http_client, "_exchange", in_flight)
+    with scripted_server(Reply(201, {"payment": 7}), Reply(503, {}), Reply(200, {})) as server:
+        release = step("release", "set", config={"assign": {"released": "true"}})
+        refund = step(
+            "refund",
+            "http",
+            config={"method": "POST", "url": server.url + "/refund", "timeout_seconds": 5},
+            retry={"attempts": 3, "backoff_seconds": 60, "jitter": False},
+        )
+        child_def = paying_with(server.url, release, refund)
+        child_version = published(child_def)
+        parent = definition(
+            [
+                step("start", "start"),
+                step("sub", "subflow", config={"flow": child_version.flow.slug}),
+                step("end", "end"),
+            ],
+            [link("start", "sub"), link("sub", "end")],
+        )
+        pv = published(parent)
+        start_instance(pv, {}, trigger="manual", actor=ACTOR)
+        engine.run()
+        child = FlowInstance.objects.get(flow=child_version.flow)
+        assert child.status == InstanceStatus.COMPENSATING  # reopened for the refund
+        engine.sweep(later=timedelta(minutes=2))
+        child.refresh_from_db()
+        paths = [r["path"] for r in server.requests]
+    assert child.status == InstanceStatus.COMPENSATED, (child.status, paths)
+    assert paths.count("/refund") == 2

@@ -62,28 +62,39 @@ def test_a_tick_delivered_again_minutes_later_starts_no_second_case(draft, engin
     assert FlowInstance.objects.filter(trigger="schedule").count() == 2
 
 
-def test_beat_stamps_each_scheduled_start_with_when_it_sent_it(draft, monkeypatch):
+def test_a_tick_beat_sends_again_after_a_restart_starts_one_case(draft, engine, monkeypatch):
+    """Beat saves when it last sent a schedule only every few minutes: restarted before
+    that, it sends the same tick again, in a later minute."""
     import datetime as dt
+    import time
 
-    from django.utils import timezone
+    import django_celery_beat.schedulers as beat_schedulers
+    import time_machine
 
     from config.celery import app
-    from orchestration.beat import Scheduler, StampedEntry
+    from orchestration.beat import Scheduler
     from orchestration.tasks import start_scheduled as task
 
-    actions.publish_version(draft, user=UserFactory(), note="go live")
-    model = PeriodicTask.objects.get(name__startswith=f"podium:flow:{draft.flow_id}:")
+    actions.publish_version(draft, user=UserFactory(), note="go live")  # daily at 02:00
+    today = dt.datetime.now(dt.UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+    PeriodicTask.objects.filter(name__startswith="podium:flow:").update(
+        last_run_at=today - dt.timedelta(days=1)
+    )
     sent: list[dict] = []
     monkeypatch.setattr(task, "apply_async", lambda args, kwargs, **options: sent.append(kwargs))
-    scheduler = Scheduler(app=app, lazy=True)
-    before = timezone.now()
-    scheduler.apply_async(StampedEntry(model, app=app), advance=False)
-    scheduler.apply_async(StampedEntry(model, app=app), advance=False)
-    assert [{k: v for k, v in s.items() if k != "tick"} for s in sent] == [
-        {"flow_id": draft.flow_id, "trigger": 0}
-    ] * 2
-    ticks = [dt.datetime.fromisoformat(s["tick"]) for s in sent]
-    assert before <= ticks[0] <= ticks[1] <= timezone.now()
+    monkeypatch.setattr(beat_schedulers, "close_old_connections", lambda: None)
+    with time_machine.travel(today + dt.timedelta(seconds=30), tick=False):
+        running = Scheduler(app=app)
+        running._last_sync = time.monotonic()  # up a while: it saves later
+        running.tick()
+    with time_machine.travel(today + dt.timedelta(seconds=75), tick=False):
+        Scheduler(app=app).tick()  # restarted before it saved
+    assert len(sent) == 2
+    assert {dt.datetime.fromisoformat(s["tick"]) for s in sent} == {today}
+    for kwargs in sent:
+        start_scheduled(**kwargs)
+    engine.run()
+    assert FlowInstance.objects.filter(trigger="schedule").count() == 1
 
 
 def test_a_scheduled_start_that_fails_tells_the_exception_owner_once_a_day(
