@@ -7,6 +7,8 @@ transaction keeps nothing, even when its COMMIT was sent with it.
 
 from django.db import migrations
 
+from orchestration.pg_migrations import postgresql_only
+
 CREATE = """
 CREATE OR REPLACE FUNCTION podium_require_updated(updated bigint, expected integer)
 RETURNS integer LANGUAGE plpgsql AS $$
@@ -22,15 +24,7 @@ $$
 DROP = "DROP FUNCTION IF EXISTS podium_require_updated(bigint, integer)"
 
 
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("orchestration", "0001_initial")]
 
-    operations = [migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP))]
+    operations = [postgresql_only(CREATE, DROP)]

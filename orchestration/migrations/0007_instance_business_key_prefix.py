@@ -4,6 +4,8 @@ that filter reads every case at 100,000 cases (~200 ms; bench/instance_list.py).
 
 from django.db import migrations
 
+from orchestration.pg_migrations import postgresql_only
+
 CREATE = (
     "CREATE INDEX IF NOT EXISTS instance_business_key_upper_prefix "
     'ON orchestration_flowinstance (UPPER("business_key"::text) text_pattern_ops)'
@@ -11,15 +13,7 @@ CREATE = (
 DROP = "DROP INDEX IF EXISTS instance_business_key_upper_prefix"
 
 
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("orchestration", "0006_step_undone_label")]
 
-    operations = [migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP))]
+    operations = [postgresql_only(CREATE, DROP)]
