@@ -40,6 +40,13 @@ class _TookTooLong(Exception):
     pass
 
 
+class _TooLarge(Exception):
+    """The server answered, with more than the step takes."""
+
+    def __init__(self, status: int):
+        self.status = status
+
+
 def send(request: HttpRequest) -> dict[str, Any]:
     target = check_url(request.url)
     circuit.check(target.key)
@@ -52,6 +59,15 @@ def send(request: HttpRequest) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         circuit.record_failure(target.key)
         raise RetryableError(f"Could not reach {request.url}: {_why(exc)}.") from exc
+    except _TooLarge as exc:
+        # It answered: as far as the circuit goes, the answer's status is what counts.
+        if exc.status in RETRYABLE_STATUSES:
+            circuit.record_failure(target.key)
+        else:
+            circuit.record_success(target.key)
+        raise PermanentError(
+            f"The answer from {request.url} is larger than {request.max_bytes} bytes."
+        ) from exc
     return _judge(request, target.key, status, body, retry_after)
 
 
@@ -99,9 +115,7 @@ def _exchange(
                 raise _TookTooLong
             size += len(chunk)
             if size > request.max_bytes:
-                raise PermanentError(
-                    f"The answer from {request.url} is larger than {request.max_bytes} bytes."
-                )
+                raise _TooLarge(response.status_code)
             chunks.append(chunk)
         retry_after = _retry_after(response.headers.get("Retry-After", ""))
         return response.status_code, b"".join(chunks), retry_after

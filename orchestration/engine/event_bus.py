@@ -7,11 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 
 from audit.chain import Actor
-from orchestration.engine import dispatch
+from audit.models import AuditEvent
+from orchestration.engine import dispatch, notifications, start_failures
 from orchestration.engine.completing import complete_waiting_step, fail_waiting_step
 from orchestration.engine.errors import EngineError
 from orchestration.engine.graphs import graph_for_version_id
@@ -28,9 +31,17 @@ from orchestration.models import (
     StoredEvent,
     VersionStatus,
 )
-from orchestration.steps.events import accepts_since, newest_event, received, received_by
+from orchestration.steps.events import (
+    STARTED_BY_EVENT,
+    accepts_since,
+    newest_event,
+    received,
+    received_by,
+)
 
 log = logging.getLogger(__name__)
+# What a flow's audit chain says when an event could not start a case of it.
+START_REFUSED = "event.start_refused"
 SYSTEM = Actor.system("Podium events")
 # How far back the sweep offers events again to waits that missed them; many sweeps
 # (every PODIUM_SWEEP_SECONDS) fall within it.
@@ -55,13 +66,19 @@ def deliver_event(event_id: int) -> None:
         StepRun.objects.filter(
             kind="wait", status=StepStatus.WAITING, state__event=event.name, state__key=event.key
         )
-        # A case that already received it (a delivery sent twice) does not again.
+        # A case that already received it (a delivery sent twice), or that it started,
+        # does not again.
         .exclude(Exists(received_by(OuterRef("instance")).filter(event_id=event.pk)))
-        .only("pk", "state", "created_at")
+        .exclude(instance__idempotency_key=f"{STARTED_BY_EVENT}{event.pk}")
+        .order_by("pk")
+        .only("pk", "instance_id", "state", "created_at")
     )
+    given: set[int] = set()
     for run in list(waiting):
-        # A delivery that comes late must not hand a wait an event from before its window.
-        if event.emitted_at >= accepts_since(run) - IN_FLIGHT:
+        # One wait of a case gets it (its first); a delivery that comes late must not
+        # hand a wait an event from before its window.
+        if run.instance_id not in given and event.emitted_at >= accepts_since(run) - IN_FLIGHT:
+            given.add(run.instance_id)
             _complete_quietly(run.pk, event)
     _start_triggered_flows(event)
 
@@ -83,28 +100,84 @@ def _latest_published() -> list[FlowVersion]:
     return list(latest.values())
 
 
+def _event_triggers(version: FlowVersion) -> dict[str, dict[str, Any]]:
+    """The version's event triggers by event name."""
+    graph = graph_for_version_id(version.pk)
+    start = graph.step(graph.start_step_id or "") or {}
+    triggers = (start.get("config") or {}).get("triggers") or []
+    return {str(t.get("event")): t for t in reversed(triggers) if t.get("type") == "event"}
+
+
 def _start_triggered_flows(event: StoredEvent) -> None:
     for version in _latest_published():
-        graph = graph_for_version_id(version.pk)
-        start = graph.step(graph.start_step_id or "") or {}
-        triggers = (start.get("config") or {}).get("triggers") or []
-        trigger = next(
-            (t for t in triggers if t.get("type") == "event" and t.get("event") == event.name),
-            None,
+        if trigger := _event_triggers(version).get(event.name):
+            _start_from(event, version, trigger)
+
+
+def _start_from(event: StoredEvent, version: FlowVersion, trigger: dict[str, Any]) -> None:
+    """Start the case the event starts (once: the event's id is the start's idempotency
+    key); a start the flow refuses is recorded in its audit chain and told to its
+    exception owner."""
+    try:
+        start_instance(
+            version,
+            event.payload,
+            trigger="event",
+            actor=SYSTEM,
+            business_key=_case_key(trigger, event, version),
+            idempotency_key=f"{STARTED_BY_EVENT}{event.pk}",
         )
-        if trigger is None:
+    except EngineError as exc:
+        log.warning("event %s could not start flow %s: %s", event.pk, version.flow_id, exc)
+        problem = str(exc)
+        start_failures.record(
+            version,
+            START_REFUSED,
+            SYSTEM,
+            timezone.now(),
+            {"problem": problem, "event": event.name, "key": event.key},
+            lambda: notifications.notify_event_start_failed(
+                version, event.name, event.key, problem
+            ),
+            object_id=str(event.pk),
+        )
+
+
+def catch_up_triggers(now: datetime, limit: int = 200) -> int:
+    """Start the cases of the last CATCH_UP's events whose delivery message was lost:
+    events that started no case of a flow their name triggers, and that flow did not
+    refuse. Events younger than IN_FLIGHT are left to their delivery."""
+    started = 0
+    for version in _latest_published():
+        triggers = _event_triggers(version)
+        if not triggers:
             continue
-        try:
-            start_instance(
-                version,
-                event.payload,
-                trigger="event",
-                actor=SYSTEM,
-                business_key=_case_key(trigger, event, version),
-                idempotency_key=f"event:{event.pk}",
+        as_text = Cast(OuterRef("pk"), CharField())
+        missed = (
+            StoredEvent.objects.filter(
+                name__in=triggers, emitted_at__gte=now - CATCH_UP, emitted_at__lt=now - IN_FLIGHT
             )
-        except EngineError as exc:
-            log.warning("event %s could not start flow %s: %s", event.pk, version.flow_id, exc)
+            .exclude(
+                Exists(
+                    FlowInstance.objects.filter(
+                        flow_id=version.flow_id,
+                        idempotency_key=Concat(Value(STARTED_BY_EVENT), as_text),
+                    )
+                )
+            )
+            .exclude(
+                Exists(
+                    AuditEvent.objects.filter(
+                        stream=f"flow:{version.flow_id}", action=START_REFUSED, object_id=as_text
+                    )
+                )
+            )
+            .order_by("pk")[:limit]
+        )
+        for event in missed:
+            _start_from(event, version, triggers[event.name])
+            started += 1
+    return started
 
 
 def _case_key(trigger: dict[str, Any], event: StoredEvent, version: FlowVersion) -> str:
@@ -135,7 +208,11 @@ def catch_up_waits(now: datetime, limit: int = 200) -> int:
         name=OuterRef("event_name"), key=OuterRef("event_key"), emitted_at__gte=now - CATCH_UP
     )
     waits = (
-        StepRun.objects.filter(kind="wait", status=StepStatus.WAITING)
+        # Only cases that take events: a failed case's waits, which refuse them, would
+        # fill the batch at every sweep and crowd out the waits that would take them.
+        StepRun.objects.filter(
+            kind="wait", status=StepStatus.WAITING, instance__status__in=LIVE_INSTANCE
+        )
         .annotate(event_name=KT("state__event"), event_key=KT("state__key"))
         .filter(Exists(recent))
         .order_by("pk")

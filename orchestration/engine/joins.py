@@ -52,26 +52,27 @@ def _waiting_run(tx: Transition, step_id: str) -> StepRun | None:
 def _absorbed_by_fired_join(
     tx: Transition, step: dict[str, Any], from_step: str, expected: int
 ) -> bool:
-    """A late branch of an any/N join is absorbed by the join that already fired."""
-    fired = _last_fired(tx, step["id"])
-    if fired is None:
-        return False
-    arrived = fired.state.get("arrived", [])
-    if len(arrived) >= expected or from_step in arrived:
-        return False
-    fired.state = {**fired.state, "arrived": [*arrived, from_step]}
-    if fired.pk is not None:
-        StepRun.objects.filter(pk=fired.pk).update(state=fired.state)
-    return True
+    """A late branch of an any/N join is absorbed by a join that already fired without
+    it: the oldest such, so that in a loop each round's late branch goes to its own
+    round's join (and no round's join fires twice)."""
+    for fired in _fired(tx, step["id"]):
+        arrived = fired.state.get("arrived", [])
+        if len(arrived) >= expected or from_step in arrived:
+            continue
+        fired.state = {**fired.state, "arrived": [*arrived, from_step]}
+        if fired.pk is not None:
+            StepRun.objects.filter(pk=fired.pk).update(state=fired.state)
+        return True
+    return False
 
 
-def _last_fired(tx: Transition, step_id: str) -> StepRun | None:
-    for run in reversed(tx.new_runs):
-        if run.step_id == step_id and run.state.get("fired"):
-            return run
-    return (
+def _fired(tx: Transition, step_id: str) -> list[StepRun]:
+    """The join's fired runs, oldest first (those of this transition last)."""
+    saved = (
         StepRun.objects.filter(instance=tx.instance, step_id=step_id, state__fired=True)
         .exclude(status=StepStatus.WAITING)
-        .order_by("-id")
-        .first()
+        .order_by("id")
+        .only("pk", "state")
     )
+    new = [r for r in tx.new_runs if r.step_id == step_id and r.state.get("fired")]
+    return [*saved, *new]

@@ -37,15 +37,35 @@ def notify_exception_owner(instance_id: int) -> None:
 def notify_schedule_failed(version: FlowVersion, problem: str) -> None:
     """Tell the exception owner that a scheduled start failed: no case exists to show it."""
     flow = version.flow
-    recipients = resolve_recipients(exception_owner_targets(flow))
-    if not recipients:
-        return
-    link = absolute_url("orchestration:flow_detail", flow.slug)
-    send_mail(
+    _start_failed(
+        version,
         f"Podium: {flow.name} did not start on schedule",
         f"A scheduled case of {flow.name} (version {version.number}) could not start:\n\n"
         f"{problem}\n\nThe schedule goes on; until this is put right, each start fails the "
-        f"same way (this email comes at most once a day). Open the flow in Podium:\n{link}\n",
+        "same way",
+    )
+
+
+def notify_event_start_failed(version: FlowVersion, event: str, key: str, problem: str) -> None:
+    """Tell the exception owner that an event could not start a case of the flow."""
+    flow = version.flow
+    _start_failed(
+        version,
+        f"Podium: {flow.name} did not start from the event “{event}”",
+        f"The event “{event}” (key {key}) could not start a case of {flow.name} (version "
+        f"{version.number}):\n\n{problem}\n\nUntil this is put right, each such event "
+        "fails the same way",
+    )
+
+
+def _start_failed(version: FlowVersion, subject: str, text: str) -> None:
+    recipients = resolve_recipients(exception_owner_targets(version.flow))
+    if not recipients:
+        return
+    link = absolute_url("orchestration:flow_detail", version.flow.slug)
+    send_mail(
+        subject,
+        f"{text} (this email comes at most once a day). Open the flow in Podium:\n{link}\n",
         settings.DEFAULT_FROM_EMAIL,
         recipients,
     )

@@ -10,7 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals.actions import cancel_step_tasks
+from approvals.stepconfig import outcome_ids
 from audit.chain import Actor
+from audit.models import DecisionRecord
 from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import compensation, dispatch, event_bus, outcomes
 from orchestration.engine import events as ev
@@ -207,6 +209,33 @@ def retry_step(step_run_id: int, *, actor: Actor, reason: str) -> StepRun:
     return retry
 
 
+def _require_known_outcome(run: StepRun, step: dict, output: dict) -> None:
+    """A decision or approval skipped with an outcome must name one the step has: the
+    paths after it are chosen by it."""
+    if run.kind not in ("approval", "decision") or "outcome" not in output:
+        return
+    known = outcome_ids(step.get("config") or {})
+    if output["outcome"] not in known:
+        choices = ", ".join(f"“{o}”" for o in known)
+        raise NotAllowedNow(
+            f"“{output['outcome']}” is not one of this step's outcomes ({choices})."
+        )
+
+
+def _finalise_decision(run: StepRun, output: dict, actor: Actor, reason: str) -> None:
+    """The decision record of a skipped AI decision says who made the call instead, and
+    what it was ("skipped" if the operator gave none), with their reason."""
+    record = DecisionRecord.objects.filter(step_run_id=run.pk).order_by("-id").first()
+    if record is None or record.is_final:
+        return
+    record.finalise(
+        final_outcome=str(output.get("outcome") or "skipped"),
+        decided_by_kind=actor.kind,
+        decided_by=actor.label,
+        reviewer_reason=f"Skipped by an operator: {reason}",
+    )
+
+
 def _require_storable_output(step: dict, output: Any) -> None:
     """What an operator gives as a skipped step's output stands in for the step's own:
     it must be a set of named fields JSON can hold, and fit the step's output schema."""
@@ -242,6 +271,7 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         _require_not_handled(tx, run)
         if output is not None:
             _require_storable_output(tx.step(run.step_id), output)
+            _require_known_outcome(run, tx.step(run.step_id), output)
         _reopen(tx)
         tx.set_status(
             run,
@@ -251,6 +281,8 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
             actor=actor.label[:150],
         )
         cancel_step_tasks(run, f"The step was skipped: {reason}")
+        if run.kind == "decision":
+            _finalise_decision(run, output or {}, actor, reason)
         if run.kind == "subflow":
             # Nobody waits for the sub-flow case any more.
             dispatch.cancel_children_after_commit(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from audit.chain import Actor, Entry, append
-from audit.models import AuditEvent
-from orchestration.engine import notifications
+from audit.chain import Actor
+from orchestration.engine import notifications, start_failures
 from orchestration.engine.errors import EngineError
 from orchestration.engine.starting import start_instance
 from orchestration.models import Flow, FlowVersion, VersionStatus
@@ -96,27 +95,15 @@ def start_scheduled(
         )
     except EngineError as exc:
         log.warning("scheduled start of flow %s failed: %s", flow_id, exc)
-        # One email a day at most: a schedule may fail every few minutes.
-        already_told = AuditEvent.objects.filter(
-            stream=f"flow:{flow_id}",
-            action="schedule.start_failed",
-            occurred_at__gte=now - timedelta(days=1),
-        ).exists()
-        append(
-            f"flow:{flow_id}",
-            [
-                Entry(
-                    "schedule.start_failed",
-                    SYSTEM,
-                    "flow",
-                    str(flow_id),
-                    flow_id=flow_id,
-                    payload={"problem": str(exc)},
-                )
-            ],
+        problem = str(exc)
+        start_failures.record(
+            version,
+            "schedule.start_failed",
+            SYSTEM,
+            now,
+            {"problem": problem},
+            lambda: notifications.notify_schedule_failed(version, problem),
         )
-        if not already_told:
-            notifications.notify_schedule_failed(version, str(exc))
 
 
 def _tick_minute(tick: str | None, now: datetime) -> str:

@@ -18,7 +18,12 @@ from django.utils import timezone
 
 from orchestration.engine import dispatch, operator
 from orchestration.engine import events as ev
-from orchestration.engine.event_bus import catch_up_parents, catch_up_waits, parents_of_orphans
+from orchestration.engine.event_bus import (
+    catch_up_parents,
+    catch_up_triggers,
+    catch_up_waits,
+    parents_of_orphans,
+)
 from orchestration.engine.runner import LIVE_INSTANCE, SYSTEM
 from orchestration.engine.state import MOVING
 from orchestration.engine.transition import QUEUED_GRACE, Transition
@@ -70,13 +75,15 @@ def sweep(now: datetime | None = None) -> SweepReport:
 class RecoveryReport:
     parents: int
     orphans: int
+    started: int
 
 
 def recover(now: datetime | None = None) -> RecoveryReport:
-    """Repairs between a parent case and its sub-flow cases after a lost message, run
-    every minute: each looks through many step runs, and such losses are rare."""
+    """Repairs after a lost message, run every minute (each looks through many rows, and
+    such losses are rare): between a parent case and its sub-flow cases, and the cases
+    an event should have started."""
     now = now or timezone.now()
-    return RecoveryReport(catch_up_parents(now), cancel_orphans(now))
+    return RecoveryReport(catch_up_parents(now), cancel_orphans(now), catch_up_triggers(now))
 
 
 def cancel_orphans(now: datetime) -> int:

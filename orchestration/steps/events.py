@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from orchestration.engine import dispatch
-from orchestration.models import StepRun, StoredEvent
+from orchestration.models import FlowInstance, StepRun, StoredEvent, Trigger
 from orchestration.steps.base import (
     Done,
     PermanentError,
@@ -100,12 +100,27 @@ def newest_event(instance_id: int, name: str, key: str, since: datetime) -> Stor
     """The newest event `name` with `key` sent from `since` on that the case has not
     received yet: one event completes one wait of a case ("wait for the first document,
     then for the second" needs two), though every case waiting for it."""
-    return (
-        StoredEvent.objects.filter(name=name, key=key, emitted_at__gte=since)
-        .exclude(pk__in=received_by(instance_id))
-        .order_by("-emitted_at")
+    events = StoredEvent.objects.filter(name=name, key=key, emitted_at__gte=since).exclude(
+        pk__in=received_by(instance_id)
+    )
+    if (started_by := starting_event(instance_id)) is not None:
+        events = events.exclude(pk=started_by)  # it has had it: the event started it
+    return events.order_by("-emitted_at").first()
+
+
+STARTED_BY_EVENT = "event:"
+
+
+def starting_event(instance_id: int) -> int | None:
+    """The event that started the case, if one did (its start's idempotency key names
+    it: engine/event_bus.py)."""
+    key = (
+        FlowInstance.objects.filter(pk=instance_id, trigger=Trigger.EVENT)
+        .values_list("idempotency_key", flat=True)
         .first()
     )
+    number = (key or "").removeprefix(STARTED_BY_EVENT)
+    return int(number) if key and key.startswith(STARTED_BY_EVENT) and number.isdigit() else None
 
 
 def received_by(instance_id: Any) -> QuerySet[StepRun]:
