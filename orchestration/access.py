@@ -120,11 +120,20 @@ def get_token(user: Any, slug: str, token_id: int, perm: str = OPERATE) -> ApiTo
         raise Http404("No such token") from None
 
 
+# Who is told when a case fails must be able to open it and put it right.
+EXCEPTION_OWNER_PERMISSIONS = (VIEW, OPERATE)
+
+
 def grant_owner_permissions(flow: Flow) -> None:
-    """The owning team (or owning user) gets every permission on a new flow."""
+    """The owning team (or owning user) gets every permission on a new flow; the team or
+    person told about its failures may view and operate it."""
     for holder in (flow.owner_team, flow.owner_user):
         if holder is not None:
             for perm in ALL_FLOW_PERMISSIONS:
+                assign_perm(perm, holder, flow)
+    for holder in (flow.exception_owner_team, flow.exception_owner_user):
+        if holder is not None:
+            for perm in EXCEPTION_OWNER_PERMISSIONS:
                 assign_perm(perm, holder, flow)
 
 
@@ -178,25 +187,52 @@ def _access_event(action: str, flow: Flow, by: Any, holder: Group | User, perm: 
 
 
 def grant(flow: Flow, holder: Group | User, perm: str, *, by: Any) -> bool:
-    """Give a team or person a permission on the flow; False when they already had it."""
+    """Give a team or person a permission on the flow, with view, which every other one
+    needs (without it the flow is not found); False when they already had it."""
     if perm not in ALL_FLOW_PERMISSIONS:
         raise ValueError(f"Unknown permission {perm!r}")
-    if perm.split(".")[1] in _direct_perms(flow, holder):
+    held = _direct_perms(flow, holder)
+    if perm.split(".")[1] in held:
         return False
-    assign_perm(perm, holder, flow)
-    _access_event("flow.access_granted", flow, by, holder, perm)
+    for needed in dict.fromkeys((VIEW, perm)):
+        if needed.split(".")[1] not in held:
+            assign_perm(needed, holder, flow)
+            _access_event("flow.access_granted", flow, by, holder, needed)
     return True
+
+
+class LastManager(Exception):
+    """Taking the permission away would leave nobody to manage the flow."""
 
 
 def revoke(flow: Flow, holder: Group | User, perm: str, *, by: Any) -> bool:
-    """Take a permission away; False when the holder did not have it directly."""
+    """Take a permission away (view takes all others with it, as they need it); False
+    when the holder did not have it directly. LastManager when nobody else could then
+    publish the flow and so manage who may do what (administrators aside)."""
     if perm not in ALL_FLOW_PERMISSIONS:
         raise ValueError(f"Unknown permission {perm!r}")
-    if perm.split(".")[1] not in _direct_perms(flow, holder):
+    held = _direct_perms(flow, holder)
+    if perm.split(".")[1] not in held:
         return False
-    remove_perm(perm, holder, flow)
-    _access_event("flow.access_revoked", flow, by, holder, perm)
+    taken = [p for p in ALL_FLOW_PERMISSIONS if p.split(".")[1] in held] if perm == VIEW else [perm]
+    if MANAGE in taken and not _other_managers(flow, holder):
+        raise LastManager(
+            "Nobody else could then manage this flow or who may work on it. Give another "
+            "team or person the publish permission first."
+        )
+    for gone in taken:
+        remove_perm(gone, holder, flow)
+        _access_event("flow.access_revoked", flow, by, holder, gone)
     return True
+
+
+def _other_managers(flow: Flow, holder: Group | User) -> bool:
+    codename = MANAGE.split(".")[1]
+    teams = get_groups_with_perms(flow, attach_perms=True)
+    users = get_users_with_perms(flow, attach_perms=True, with_group_users=False)
+    return any(
+        codename in perms and who != holder for who, perms in [*teams.items(), *users.items()]
+    )
 
 
 def _direct_perms(flow: Flow, holder: Group | User) -> set[str]:

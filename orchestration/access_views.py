@@ -59,7 +59,11 @@ def _change_access(
     if not form.is_valid():
         return _card(request, flow, "access", 422, form=form)
     holder, perm = form.cleaned_data["holder"], form.cleaned_data["permission"]
-    if not change(flow, holder, perm, by=request.user):
+    try:
+        changed = change(flow, holder, perm, by=request.user)
+    except access.LastManager as refused:
+        return _card(request, flow, "access", 409, access_message=str(refused))
+    if not changed:
         return _card(request, flow, "access", 409, access_message=unchanged_message)
     if not request.htmx:
         return redirect(reverse("orchestration:flow_detail", args=[slug]) + "#access")

@@ -89,6 +89,31 @@ def create_flow(
     return flow
 
 
+def first_draft(flow: Flow, *, user: Any) -> FlowVersion:
+    """A flow's first draft, to draw in the editor: a start and an end, joined (the
+    flow's own draft if it has any version already)."""
+    with transaction.atomic():
+        Flow.objects.select_for_update().filter(pk=flow.pk).first()
+        existing = flow.versions.order_by("-number").first()
+        if existing is not None:
+            return existing
+        owner = "system:podium"
+        definition = {
+            "format": "podium/v1",
+            "input_schema": {"type": "object", "properties": {}},
+            "steps": [
+                {"id": "start", "kind": "start", "label": "Start", "owner": owner,
+                 "config": {"triggers": [{"type": "manual"}]}},
+                {"id": "done", "kind": "end", "label": "Done", "owner": owner,
+                 "config": {"result": "success"}},
+            ],
+            "connections": [{"from": "start", "to": "done"}],
+        }  # fmt: skip
+        return FlowVersion.objects.create(
+            flow=flow, number=1, definition=definition, created_by=_person(user)
+        )
+
+
 def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]]:
     """'team:Finance' -> {"team": Group}; 'user:alex' -> {"user": User}; else a problem."""
     if not text:
@@ -102,6 +127,11 @@ def _resolve_owner(text: Any, field: str) -> tuple[dict[str, Any], list[Problem]
     what = {"team": "a team", "user": "a user"}.get(prefix, "an owner")
     message = f"The {field.replace('_', ' ')} '{text}' names {what} Podium does not know."
     return {}, [error("unknown_owner", message, field=f"flow.{field}")]
+
+
+def _slug_of(definition: Any) -> str:
+    meta = definition.get("flow") if isinstance(definition, dict) else None
+    return str(meta.get("slug") or "") if isinstance(meta, dict) else ""
 
 
 def flow_block_problems(definition: dict[str, Any]) -> list[Problem]:
@@ -222,6 +252,12 @@ def import_yaml(
     problems = validate(definition)
     if flow is None and isinstance(definition, dict):
         problems += flow_block_problems(definition)  # listed with the rest, not after
+    elif flow is not None and (other := _slug_of(definition)) and other != flow.slug:
+        message = (
+            f"This file is for the flow '{other}', not '{flow.slug}'. Import it from the "
+            "Flows page, or change the slug in its flow: block."
+        )
+        problems.append(error("other_flow", message, field="flow.slug"))
     if has_errors(problems):
         raise DefinitionError(problems)
     with transaction.atomic():

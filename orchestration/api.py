@@ -148,7 +148,8 @@ def start(request: HttpRequest, slug: str) -> JsonResponse:
     if version is None:
         return error(
             "This flow has no published version, so it cannot start cases. "
-            "Publish a version (or un-retire one) first.",
+            "Publish a version of it first (from a retired one, make a new draft and publish "
+            "that).",
             409,
         )
     if not triggers.accepts(version, triggers.BY_WEBHOOK):

@@ -459,9 +459,9 @@ class AllowedTargetForm(StyledForm):
 class OwnershipForm(StyledForm):
     owner_team = forms.ModelChoiceField(
         Group.objects.order_by("name"),
-        required=False,
         label="Accountable team",
-        empty_label="No team",
+        empty_label="Choose a team…",
+        error_messages={"required": "A flow needs a team accountable for it."},
     )
     exception_owner_team = forms.ModelChoiceField(
         Group.objects.order_by("name"),

@@ -34,6 +34,5 @@ def change_owners(
             )
             setattr(flow, name, wanted[name])
         flow.save(update_fields=changed)
-        if "owner_team" in changed and owner_team is not None:
-            grant_owner_permissions(flow)
+        grant_owner_permissions(flow)  # the new owners' (those of before keep theirs)
     return changed

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit.access import scope_for
 from audit.chain import Actor
 from orchestration import access, attention, triggers
 from orchestration.current_steps import with_current_steps
@@ -71,13 +72,10 @@ def _problem_text(problem: Any) -> str:
     if isinstance(problem, str):
         return problem
     message = getattr(problem, "message", None) or str(problem)
-    # A connection's problem names the connection itself; its field ("from", "to") would
-    # mean nothing to the reader.
-    on_connection = getattr(problem, "connection", None) is not None
-    where = getattr(problem, "step_id", None) or (
-        None if on_connection else getattr(problem, "field", None)
-    )
-    text = f"{where}: {message}" if where else message
+    # Named by its step, unless the message names it already ("Step 'pay' has …"); a
+    # field path ("flow.slug", "config.url") would mean nothing to the reader.
+    step = getattr(problem, "step_id", None)
+    text = f"{step}: {message}" if step and f"'{step}'" not in message else message
     return text if getattr(problem, "is_error", True) else f"Warning — {text}"
 
 
@@ -103,12 +101,14 @@ def flow_list(request: HttpRequest) -> HttpResponse:
         published.setdefault(version.flow_id, version)
     for flow in flows:
         flow.published = published.get(flow.pk)
-        # A case being rolled back is still at work.
-        flow.running = counts.get((flow.pk, InstanceStatus.RUNNING), 0) + counts.get(
-            (flow.pk, InstanceStatus.COMPENSATING), 0
-        )
+        flow.running = counts.get((flow.pk, InstanceStatus.RUNNING), 0)
+        # Still at work too, and shown with its own link (the running filter has not them).
+        flow.rolling_back = counts.get((flow.pk, InstanceStatus.COMPENSATING), 0)
         flow.failed = counts.get((flow.pk, InstanceStatus.FAILED), 0)
-    return TemplateResponse(request, "orchestration/flow_list.html", {"flows": flows})
+    # As on the new-flow form: people in a team create flows (owned by one of theirs).
+    can_create = request.user.is_superuser or request.user.groups.exists()
+    context = {"flows": flows, "can_create": can_create}
+    return TemplateResponse(request, "orchestration/flow_list.html", context)
 
 
 def flow_create(request: HttpRequest) -> HttpResponse:
@@ -124,10 +124,21 @@ def flow_create(request: HttpRequest) -> HttpResponse:
             description=data["description"],
             created_by=request.user,
         )
-        messages.success(request, f"Flow “{flow.name}” created. Draw its steps in the editor.")
+        actions.first_draft(flow, user=request.user)
+        messages.success(
+            request,
+            f"Flow “{flow.name}” created, with a first draft: draw its steps in the editor.",
+        )
         return go(request, reverse("orchestration:flow_detail", args=[flow.slug]))
     status = 422 if form.errors else 200
     return render(request, "orchestration/flow_new.html", {"form": form}, status=status)
+
+
+def _draft_words(version: FlowVersion) -> str:
+    """'draft v3', or 'draft v3, in place of what that draft held' when the import
+    replaced a draft someone had already saved (a flow has one draft at a time)."""
+    replaced = version.revision > 1
+    return f"draft v{version.number}" + (", in place of what that draft held" if replaced else "")
 
 
 def _warnings_note(version: FlowVersion) -> str:
@@ -155,7 +166,7 @@ def flow_import(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Imported “{version.flow.name}” as draft v{version.number}."
+                f"Imported “{version.flow.name}” as {_draft_words(version)}."
                 + _warnings_note(version),
             )
             return go(request, reverse("orchestration:flow_detail", args=[version.flow.slug]))
@@ -184,7 +195,10 @@ def flow_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
             list(flow.instances.select_related("version", "started_by").order_by("-id")[:10])
         ),
         "editor_url": reverse("orchestration:editor", args=[flow.slug]),
-        "register_url": reverse("audit:register", args=[flow.slug]),
+        # The register is audit data: for the flow's owners and auditors.
+        "register_url": reverse("audit:register", args=[flow.slug])
+        if scope_for(request.user).sees_flow(flow.pk)
+        else None,
         "handoff_url": reverse("orchestration:handoff", args=[flow.slug]),
     }
     if current is not None:
@@ -327,7 +341,7 @@ def flow_import_draft(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request, "orchestration/flow_detail.html", context, fragment="versions", status=422
         )
-    messages.success(request, f"Imported as draft v{version.number}." + _warnings_note(version))
+    messages.success(request, f"Imported as {_draft_words(version)}." + _warnings_note(version))
     return go(request, reverse("orchestration:flow_detail", args=[slug]))
 
 

@@ -109,7 +109,10 @@ def editor(request: HttpRequest, slug: str) -> HttpResponse:
         or (versions[0] if versions else None)
     )
     if chosen is None:
-        return redirect("orchestration:flow_detail", slug=slug)
+        if not access.can(request.user, access.EDIT, flow):
+            return redirect("orchestration:flow_detail", slug=slug)
+        # A flow made without a version yet (through the API, or before first drafts).
+        chosen = actions.first_draft(flow, user=request.user)
     return redirect("orchestration:editor_version", slug=slug, number=chosen.number)
 
 

@@ -98,9 +98,22 @@ def test_an_import_into_a_flow_someone_else_owns_is_refused(world, as_user):  # 
     assert world.flow.versions.count() == 1
 
 
-def test_publish_retire_and_new_draft_with_the_real_actions(world, as_user):  # noqa: F811
+def test_a_file_for_another_flow_is_not_imported_as_this_ones_draft(world, as_user):  # noqa: F811
     client = as_user(world.owner)
     upload = SimpleUploadedFile("f.yaml", REFUNDS_YAML.encode())
+    url = reverse("orchestration:flow_import_draft", args=[world.flow.slug])
+    response = client.post(url, {"file": upload})
+    assert response.status_code == 422
+    assert f"This file is for the flow &#x27;refunds&#x27;, not &#x27;{world.flow.slug}" in (
+        response.content.decode()
+    )
+    assert not world.flow.versions.filter(status="draft").exists()
+
+
+def test_publish_retire_and_new_draft_with_the_real_actions(world, as_user):  # noqa: F811
+    client = as_user(world.owner)
+    mine = REFUNDS_YAML.replace("slug: refunds", f"slug: {world.flow.slug}")
+    upload = SimpleUploadedFile("f.yaml", mine.encode())
     client.post(
         reverse("orchestration:flow_import_draft", args=[world.flow.slug]), {"file": upload}
     )
