@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orchestration import json_numbers, tokens, triggers
 from orchestration.engine import api as engine
+from orchestration.engine.starting import as_declared
 from orchestration.models import Flow, FlowInstance, StepRun, VersionStatus
 from orchestration.templatetags.flow_screens import mask
 
@@ -189,7 +190,8 @@ def _replay(earlier: FlowInstance, body: dict[str, Any]) -> JsonResponse:
     """The case a repeated Idempotency-Key started, if the body is the same too: a
     different body under a used key is a client's mistake, not a retry. Compared as
     JSON text, where true and 1 differ (in Python they are equal)."""
-    if _as_json(earlier.input) != _as_json(body):
+    schema = earlier.version.definition.get("input_schema")
+    if _as_json(as_declared(schema, earlier.input)) != _as_json(as_declared(schema, body)):
         return error(
             f"This Idempotency-Key was already used to start case #{earlier.pk} with a "
             "different body. Send a new key to start a new case, or the same body to get "

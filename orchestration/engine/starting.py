@@ -33,6 +33,30 @@ def input_problems(version: FlowVersion, data: Any) -> list[str]:
     return [input_problem(e) for e in found]
 
 
+# Whole numbers beyond this are left whole: a decimal would not hold them exactly.
+_EXACT_IN_A_DECIMAL = 2**53
+
+
+def as_declared(schema: Any, value: Any) -> Any:
+    """The input with a whole number given where the input schema declares a decimal
+    ("type": "number") made a decimal: the flow's expressions then compute with it as its
+    author wrote them (`data.amount * 2.0`), where CEL refuses to mix whole numbers and
+    decimals (100 * 2.0), and a form or a system sending 100 for 100.0 cannot break it."""
+    if not isinstance(schema, dict) or isinstance(value, bool):
+        return value
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if isinstance(value, int):
+        decimal = "number" in kinds and "integer" not in kinds
+        return float(value) if decimal and abs(value) < _EXACT_IN_A_DECIMAL else value
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        properties = schema["properties"]
+        return {k: as_declared(properties.get(k), v) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [as_declared(schema["items"], item) for item in value]
+    return value
+
+
 def business_key_for(version: FlowVersion, data: dict[str, Any]) -> str:
     expression = version.definition.get("business_key")
     if not expression:
@@ -69,6 +93,7 @@ def start_instance(
             return existing
     if problems := input_problems(version, input):
         raise InputInvalid(problems)
+    input = as_declared(version.definition.get("input_schema"), input)
     key = business_key or business_key_for(version, input)
     try:
         with transaction.atomic():

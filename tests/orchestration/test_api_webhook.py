@@ -308,3 +308,23 @@ def test_tokens_are_stored_only_as_hashes(api):
     stored = ApiToken.objects.get()
     assert api["secret"] not in (stored.token_hash, stored.prefix)
     assert stored.token_hash == tokens.hash_token(api["secret"])
+
+
+def test_a_replay_sending_a_whole_number_for_a_decimal_is_the_same_call(client):
+    from tests.factories import UserFactory
+    from tests.orchestration.factories import definition, link, published, step
+
+    schema = {"type": "object", "properties": {"amount": {"type": "number"}}}
+    version = published(
+        definition(
+            [step("start", "start"), step("end", "end")],
+            [link("start", "end")],
+            input_schema=schema,
+        ),
+        slug="refunds",
+    )
+    _, secret = tokens.create_token(version.flow, "CRM", by=UserFactory())
+    first = post(client, "refunds", {"amount": 100}, secret, **{"Idempotency-Key": "r-1"})
+    again = post(client, "refunds", {"amount": 100}, secret, **{"Idempotency-Key": "r-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert FlowInstance.objects.get().input == {"amount": 100.0}

@@ -247,3 +247,35 @@ def test_waits_of_failed_cases_do_not_starve_the_catch_up(engine, monkeypatch):
     engine.sweep(later=timedelta(minutes=1))
     healthy.refresh_from_db()
     assert healthy.status == InstanceStatus.SUCCEEDED
+
+
+def test_a_whole_number_for_a_decimal_field_computes_as_a_decimal(engine):
+    schema = {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number"},
+            "count": {"type": "integer"},
+            "lines": {"type": "array", "items": {"type": "object", "properties": {
+                "price": {"type": ["number", "null"]}}}},
+        },
+    }  # fmt: skip
+    case = go(
+        definition(
+            [
+                S("start", "start"),
+                S("double", "set", config={"assign": {"twice": "data.amount * 2.0"}}),
+                S("end", "end"),
+            ],
+            [L("start", "double"), L("double", "end")],
+            input_schema=schema,
+        ),
+        {"amount": 100, "count": 3, "lines": [{"price": 5}, {"price": None}]},
+    )
+    engine.run()
+    case.refresh_from_db()
+    assert case.status == InstanceStatus.SUCCEEDED
+    assert case.data["twice"] == 200.0
+    assert type(case.input["amount"]) is float and type(case.input["count"]) is int
+    assert (
+        type(case.input["lines"][0]["price"]) is float and case.input["lines"][1]["price"] is None
+    )
