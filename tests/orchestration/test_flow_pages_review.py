@@ -95,6 +95,7 @@ def test_the_flows_list_tells_an_empty_list_from_no_flows(world, as_user):  # no
     body = as_user(world.outsider).get(reverse("orchestration:flow_list")).content.decode()
     assert "No flows you may see" in body
     assert 'data-testid="new-flow"' not in body  # in no team: cannot create one
+    assert 'data-testid="import-yaml"' not in body
     member = TeamFactory(name="Sales")
     world.outsider.groups.add(member)
     body = as_user(world.outsider).get(reverse("orchestration:flow_list")).content.decode()
