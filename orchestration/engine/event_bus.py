@@ -95,7 +95,7 @@ def _latest_published() -> list[FlowVersion]:
         "flow_id", "-number"
     )
     latest: dict[int, FlowVersion] = {}
-    for version in versions.only("pk", "flow_id", "number", "status", "definition"):
+    for version in versions.only("pk", "flow_id", "number", "status", "definition", "published_at"):
         latest.setdefault(version.flow_id, version)
     return list(latest.values())
 
@@ -146,16 +146,18 @@ def _start_from(event: StoredEvent, version: FlowVersion, trigger: dict[str, Any
 def catch_up_triggers(now: datetime, limit: int = 200) -> int:
     """Start the cases of the last CATCH_UP's events whose delivery message was lost:
     events that started no case of a flow their name triggers, and that flow did not
-    refuse. Events younger than IN_FLIGHT are left to their delivery."""
+    refuse. Events younger than IN_FLIGHT are left to their delivery; those sent before
+    the version went live started nothing when they came, and start nothing now."""
     started = 0
     for version in _latest_published():
         triggers = _event_triggers(version)
         if not triggers:
             continue
+        since = max(now - CATCH_UP, version.published_at or now - CATCH_UP)
         as_text = Cast(OuterRef("pk"), CharField())
         missed = (
             StoredEvent.objects.filter(
-                name__in=triggers, emitted_at__gte=now - CATCH_UP, emitted_at__lt=now - IN_FLIGHT
+                name__in=triggers, emitted_at__gte=since, emitted_at__lt=now - IN_FLIGHT
             )
             .exclude(
                 Exists(

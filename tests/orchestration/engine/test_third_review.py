@@ -279,3 +279,17 @@ def test_a_whole_number_for_a_decimal_field_computes_as_a_decimal(engine):
     assert (
         type(case.input["lines"][0]["price"]) is float and case.input["lines"][1]["price"] is None
     )
+
+
+def test_the_recovery_starts_nothing_for_an_event_sent_before_the_flow_went_live(engine):
+    from orchestration.models import StoredEvent
+
+    start, _ = on_event("order.placed")
+    version = published(definition([start, S("end", "end")], [L("start", "end")]))
+    event = emit_event("order.placed", "o1", {}, actor=A)
+    engine.queue.clear()
+    StoredEvent.objects.filter(pk=event.pk).update(
+        emitted_at=version.published_at - timedelta(minutes=2)
+    )
+    engine.sweep(later=timedelta(minutes=2))
+    assert not version.instances.exists()
