@@ -88,7 +88,10 @@ def test_a_tick_beat_sends_again_after_a_restart_starts_one_case(draft, engine, 
         running._last_sync = time.monotonic()  # up a while: it saves later
         running.tick()
     with time_machine.travel(today + dt.timedelta(seconds=75), tick=False):
-        Scheduler(app=app).tick()  # restarted before it saved
+        restarted = Scheduler(app=app)
+        restarted.tick()  # restarted before it saved
+    for scheduler in (running, restarted):
+        scheduler._finalize.cancel()  # no saving at exit, once the test database is gone
     assert len(sent) == 2
     assert {dt.datetime.fromisoformat(s["tick"]) for s in sent} == {today}
     for kwargs in sent:
