@@ -221,3 +221,14 @@ def instance_status(request: HttpRequest, instance_id: int) -> JsonResponse:
         return error("No such case for this token's flow.", 404)
     tokens.mark_used(token)
     return JsonResponse(instance_json(instance))
+
+
+@csrf_exempt
+@login_not_required
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other address under /api/: a client gets JSON it can read, not a web page."""
+    return error(
+        f"There is no {request.method} {request.path} in Podium's API. It has POST "
+        "/api/flows/<slug>/start and GET /api/instances/<id> (without a trailing slash).",
+        404,
+    )

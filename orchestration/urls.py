@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from orchestration import access_views, api, instance_views, ownership_views, views
 
@@ -41,6 +41,7 @@ urlpatterns = [
     path("instances/<int:instance_id>/act/", instance_views.instance_act, name="instance_act"),
     path("api/flows/<slug:slug>/start", api.start, name="api_start"),
     path("api/instances/<int:instance_id>", api.instance_status, name="api_instance"),
+    re_path(r"^api/(?P<rest>.*)$", api.not_found, name="api_not_found"),
     path("dashboards/", views.dashboards, name="dashboards"),
     path("", include("orchestration.editor.urls")),
     path("", include("orchestration.handoff.urls")),

@@ -328,3 +328,11 @@ def test_a_replay_sending_a_whole_number_for_a_decimal_is_the_same_call(client):
     again = post(client, "refunds", {"amount": 100}, secret, **{"Idempotency-Key": "r-1"})
     assert (first.status_code, again.status_code) == (201, 200)
     assert FlowInstance.objects.get().input == {"amount": 100.0}
+
+
+@pytest.mark.parametrize("path", ["/api/instances/1/", "/api/flows/x/start/", "/api/nothing"])
+def test_an_address_the_api_does_not_have_answers_json(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "without a trailing slash" in response.json()["error"]
