@@ -124,6 +124,11 @@ def get_token(user: Any, slug: str, token_id: int, perm: str = OPERATE) -> ApiTo
 EXCEPTION_OWNER_PERMISSIONS = (VIEW, OPERATE)
 
 
+def may_create_flows(user: Any) -> bool:
+    """People in a team create flows, owned by one of their teams (administrators too)."""
+    return bool(user.is_superuser or user.groups.exists())
+
+
 def grant_owner_permissions(flow: Flow) -> None:
     """The owning team (or owning user) gets every permission on a new flow; the team or
     person told about its failures may view and operate it."""

@@ -187,7 +187,7 @@ def _owner_refused(owner: dict[str, Any], user: Any) -> Problem | None:
     teams (or they themselves), and only people in a team create flows."""
     if user.is_superuser:
         return None
-    if not user.groups.exists():
+    if not access.may_create_flows(user):
         message = "You are in no team yet, so you cannot create flows. Ask an administrator."
         return error("not_allowed", message, field="flow.owner")
     team, person = owner.get("team"), owner.get("user")

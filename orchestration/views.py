@@ -105,9 +105,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
         # Still at work too, and shown with its own link (the running filter has not them).
         flow.rolling_back = counts.get((flow.pk, InstanceStatus.COMPENSATING), 0)
         flow.failed = counts.get((flow.pk, InstanceStatus.FAILED), 0)
-    # As on the new-flow form: people in a team create flows (owned by one of theirs).
-    can_create = request.user.is_superuser or request.user.groups.exists()
-    context = {"flows": flows, "can_create": can_create}
+    context = {"flows": flows, "can_create": access.may_create_flows(request.user)}
     return TemplateResponse(request, "orchestration/flow_list.html", context)
 
 

@@ -139,7 +139,7 @@ def _start_from(event: StoredEvent, version: FlowVersion, trigger: dict[str, Any
             lambda: notifications.notify_event_start_failed(
                 version, event.name, event.key, problem
             ),
-            object_id=str(event.pk),
+            about=("event", str(event.pk)),
         )
 
 

@@ -23,22 +23,17 @@ def record(
     now: datetime,
     payload: dict[str, Any],
     tell: Callable[[], None],
-    object_id: str = "",
+    about: tuple[str, str] | None = None,
 ) -> None:
-    """Append `action` to the flow's chain; call `tell` unless it was told of such a
+    """Append `action` to the flow's chain, about the flow or `about` (object type and
+    id: the event that could not start a case); call `tell` unless it was told of such a
     failure within the last day."""
     stream = f"flow:{version.flow_id}"
     already_told = AuditEvent.objects.filter(
         stream=stream, action=action, occurred_at__gte=now - TOLD_AT_MOST
     ).exists()
-    entry = Entry(
-        action,
-        actor,
-        "event" if object_id else "flow",
-        object_id or str(version.flow_id),
-        flow_id=version.flow_id,
-        payload=payload,
-    )
+    object_type, object_id = about or ("flow", str(version.flow_id))
+    entry = Entry(action, actor, object_type, object_id, flow_id=version.flow_id, payload=payload)
     append(stream, [entry])
     if not already_told:
         tell()
