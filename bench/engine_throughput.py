@@ -48,9 +48,11 @@ from orchestration.models import (  # noqa: E402
     VersionStatus,
 )
 
-# BENCH_POOL=threads BENCH_CONCURRENCY=4 compares both sides on a thread pool instead.
+# Both sides run on the worker set-up Podium ships (config/settings.py: prefork, 8
+# processes on PostgreSQL). BENCH_CONCURRENCY=2 compares them with one process per core
+# instead, BENCH_POOL=threads on a thread pool.
 POOL = os.environ.get("BENCH_POOL", "prefork")
-CONCURRENCY = os.environ.get("BENCH_CONCURRENCY", "2")
+CONCURRENCY = os.environ.get("BENCH_CONCURRENCY", str(settings.CELERY_WORKER_CONCURRENCY))
 WORKER_ARGS = [
     f"--pool={POOL}",
     f"--concurrency={CONCURRENCY}",
