@@ -285,6 +285,18 @@ class TestInstancePage:
         assert ">Invoice id</th>" in rows and ">2,350</td>" in rows and ">No</td>" in rows
         assert "2350.0" not in rows
 
+    def test_a_steps_data_names_fields_by_their_titles_too(self, world, as_user):  # noqa: F811
+        world.version.definition["input_schema"] = {
+            "type": "object",
+            "properties": {"po_ref": {"type": "string", "title": "Purchase order"}},
+        }
+        world.version.save(update_fields=["definition"])
+        StepRunFactory(instance=world.instance, step_id="check", output={"po_ref": "PO-9"})
+        response = as_user(world.viewer).get(
+            reverse("orchestration:instance_detail", args=[world.instance.pk])
+        )
+        assert '>Purchase order</th><td class="text-break">PO-9</td>' in response.content.decode()
+
     def test_it_masks_the_flows_masked_fields(self, world, as_user):  # noqa: F811
         world.flow.masked_fields = ["iban"]
         world.flow.save()
