@@ -17,6 +17,8 @@ from orchestration.models import Flow, FlowVersion, InstanceStatus
 from orchestration.readable import readable
 
 MAX_YAML_BYTES = 512 * 1024
+# The longest number a start form takes, as every other way in (json_values.MAX_INTEGER).
+MAX_DIGITS = 100
 BUSINESS_KEY_FIELD = "_business_key"
 PAGE_LINK_BROKEN = "This page link is not one Podium made; start again from the first page."
 # A status filter of the cases list: running cases the sweep found with nothing to run.
@@ -138,8 +140,13 @@ def _number_field(spec: dict[str, Any], common: dict[str, Any], integer: bool) -
         widget = forms.TextInput(attrs={"inputmode": "numeric"})
         return forms.IntegerField(**bounds, widget=widget, error_messages=messages, **common)
     messages["invalid"] = "Enter a number, with a dot for decimals: for example 12.50."
+    # "1e400" is a number Python turns into a 401-digit integer, and "1e100000" into
+    # one that takes a minute to write out: JSON's numbers stop far below that.
+    messages["max_digits"] = f"Enter a number of at most {MAX_DIGITS} digits."
     widget = forms.TextInput(attrs={"inputmode": "decimal"})
-    return forms.DecimalField(**bounds, widget=widget, error_messages=messages, **common)
+    return forms.DecimalField(
+        **bounds, max_digits=MAX_DIGITS, widget=widget, error_messages=messages, **common
+    )
 
 
 def _choice_label(value: Any) -> str:

@@ -12,7 +12,9 @@ import re
 from typing import Any
 
 from django import forms
+from django.forms.fields import InvalidJSONInput, JSONString
 
+from orchestration import json_numbers
 from orchestration.editor.fields import (
     DurationField,
     ExpressionField,
@@ -352,10 +354,35 @@ def field_for(
 
 
 class PrettyJSONField(forms.JSONField):
-    """JSON shown indented, so a structure reads line by line; no NaN or infinity in it."""
+    """JSON shown indented, so a structure reads line by line; only what Podium can keep
+    in it (json_numbers.loads: no NaN or infinity, no nesting or numbers too deep or long
+    to store, valid Unicode), each refusal in words."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(decoder=FiniteJSONDecoder, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or not isinstance(value, str) or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            converted = json_numbers.loads(value)
+        except json_numbers.NotFiniteError as exc:  # before its parent, JSONDecodeError
+            raise forms.ValidationError(f"Podium cannot keep this JSON: {exc}.") from None
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
+            ) from None
+        return JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        """What the box shows again after an error: what was typed, if it is not JSON
+        Podium keeps (Django's own parse overflows the stack on deep nesting)."""
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        try:
+            return json_numbers.loads(data)
+        except json.JSONDecodeError:
+            return InvalidJSONInput(data)
 
     def prepare_value(self, value: Any) -> Any:
         if value is None:

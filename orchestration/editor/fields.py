@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse_lazy
 
+from orchestration.definitions.durations import LONGEST_SECONDS
 from orchestration.expressions import ExpressionError, compile_expression
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
@@ -50,6 +51,8 @@ class DurationField(forms.CharField):
         seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2).lower()]
         if seconds <= 0:
             raise forms.ValidationError("The time must be longer than zero.")
+        if seconds > LONGEST_SECONDS:
+            raise forms.ValidationError("The time must be at most ten years.")
         return int(seconds) if seconds.is_integer() else seconds
 
 

@@ -11,7 +11,6 @@ from django import forms
 from orchestration.editor import config_fields, palette, shape
 from orchestration.editor.fields import DurationField, ExpressionField, owner_choices, with_current
 from orchestration.forms import StyledForm
-from orchestration.json_numbers import FiniteJSONDecoder
 
 # Step settings the common part of the panel already covers.
 SKIPPED_CONFIG = {"timeout_seconds"}
@@ -299,8 +298,7 @@ class YamlForm(StyledForm):
 
 
 class TestRunForm(StyledForm):
-    input = forms.JSONField(
-        decoder=FiniteJSONDecoder,
+    input = config_fields.PrettyJSONField(
         label="Sample input",
         help_text="The case data the test run starts with, as JSON.",
         widget=forms.Textarea(attrs={"rows": 7, "class": "font-monospace", "spellcheck": "false"}),

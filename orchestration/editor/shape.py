@@ -15,6 +15,8 @@ from typing import Any
 from orchestration.editor import palette
 
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Far beyond any canvas a person draws on; JSON would take 1e300.
+MAX_COORDINATE = 1_000_000
 
 
 class ShapeError(ValueError):
@@ -142,12 +144,14 @@ def _check_connection(source: dict[str, Any], target: dict[str, Any], outgoing: 
         )
 
 
-def _nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:
-    nodes = graph.get("nodes")
+def _nodes(graph: Any) -> list[dict[str, Any]]:
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
     if not isinstance(nodes, list):
         raise ShapeError("The editor sent a graph without steps.")
     seen: set[str] = set()
     for node in nodes:
+        if not isinstance(node, dict):
+            raise ShapeError("The editor sent a step Podium cannot read.")
         node_id = str(node.get("id", ""))
         if not STEP_ID.match(node_id):
             raise ShapeError(f"“{node_id}” is not a usable step id (small letters, digits, _).")
@@ -157,7 +161,31 @@ def _nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:
     return nodes
 
 
-def apply_graph(definition: dict[str, Any], graph: dict[str, Any]) -> dict[str, Any]:
+def _coordinate(node: dict[str, Any], axis: str) -> int:
+    value = node.get(axis, 0)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not abs(value) <= MAX_COORDINATE  # also refuses NaN
+    ):
+        raise ShapeError(f"The editor sent a position for “{node['id']}” off the canvas.")
+    return round(value)
+
+
+def _edges(graph: dict[str, Any]) -> list[dict[str, str]]:
+    """The canvas's connections, each with a source and a target step id."""
+    edges = graph.get("edges") or []
+    if not isinstance(edges, list) or not all(
+        isinstance(edge, dict)
+        and isinstance(edge.get("source"), str)
+        and isinstance(edge.get("target"), str)
+        for edge in edges
+    ):
+        raise ShapeError("The editor sent connections Podium cannot read.")
+    return edges
+
+
+def apply_graph(definition: dict[str, Any], graph: Any) -> dict[str, Any]:
     """The draft's definition with the canvas's steps, positions and connections."""
     result = copy.deepcopy(definition)
     existing = {s["id"]: s for s in steps(result)}
@@ -169,16 +197,13 @@ def apply_graph(definition: dict[str, Any], graph: dict[str, Any]) -> dict[str, 
             if not palette.known(kind):
                 raise ShapeError(f"Podium has no step kind “{kind}”.", node["id"])
             step = palette.new_step(node["id"], kind, str(node.get("label") or ""))
-        step["position"] = {
-            "x": round(float(node.get("x", 0))),
-            "y": round(float(node.get("y", 0))),
-        }
+        step["position"] = {"x": _coordinate(node, "x"), "y": _coordinate(node, "y")}
         new_steps.append(step)
     by_id = {s["id"]: s for s in new_steps}
     kept = {Connection(c.get("from"), c.get("to")): c for c in connections(result)}
     wanted: list[Connection] = []
-    for edge in graph.get("edges") or []:
-        source, target = by_id.get(edge.get("source")), by_id.get(edge.get("target"))
+    for edge in _edges(graph):
+        source, target = by_id.get(edge["source"]), by_id.get(edge["target"])
         if source is None or target is None:
             raise ShapeError("A connection points to a step that is not on the canvas.")
         conn = Connection(source["id"], target["id"])

@@ -47,6 +47,13 @@ class TestStartFormFromSchema:
         assert not form.is_valid()
         assert set(form.errors) == {"name", "amount", "email"}
 
+    @pytest.mark.parametrize("typed", ["1e400", "1e100000", "-1e-400", "1" * 101])
+    def test_a_number_longer_than_json_takes_is_refused_at_once(self, typed):
+        schema = {"type": "object", "properties": {"price": {"type": "number"}}}
+        form = StartForm(schema, {"price": typed})
+        assert not form.is_valid()
+        assert form.errors["price"] == ["Enter a number of at most 100 digits."]
+
     def test_numbers_keep_what_was_typed_and_say_what_a_number_looks_like(self):
         form = StartForm(SCHEMA, {"name": "A", "amount": "12,50", "count": "-1"})
         assert not form.is_valid()

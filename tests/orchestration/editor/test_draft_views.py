@@ -124,6 +124,15 @@ class TestAutosave:
         world.v2.refresh_from_db()
         assert world.v2.revision == 1
 
+    def test_a_graph_of_the_wrong_shape_is_refused_in_words(self, client, world):
+        client.force_login(world.owner)
+        for graph in ([], {"nodes": [{"id": "start", "x": "abc", "y": 0}]}):
+            response = post_graph(client, world, graph, world.v2.revision)
+            assert response.status_code == 400
+            assert "The editor sent" in response.json()["message"]
+        world.v2.refresh_from_db()
+        assert world.v2.revision == 1
+
     def test_a_viewer_may_not_save(self, client, world):
         client.force_login(world.viewer)
         assert post_graph(client, world, graph_of(world.v2.definition), 1).status_code == 403
@@ -204,7 +213,14 @@ class TestProperties:
         ("field", "value", "message"),
         [
             ("sla", "soon", "Write a number and a unit"),
-            ("output_schema", '{"type": "object", "maxProperties": NaN}', "Enter a valid JSON."),
+            ("sla", "1" + "0" * 400 + "s", "at most ten years"),
+            (
+                "output_schema",
+                '{"type": "object", "maxProperties": NaN}',
+                "Podium cannot keep this JSON: NaN is not a number JSON allows.",
+            ),
+            ("output_schema", "[" * 50_000, "nested more than 100 levels deep"),
+            ("output_schema", '{"type": "object"', "This is not valid JSON: Expecting"),
         ],
     )
     def test_a_bad_value_is_explained_at_the_field_and_nothing_changes(

@@ -1,10 +1,11 @@
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from orchestration import actions
 from orchestration.definitions.yaml_io import parse_yaml, to_yaml
 from orchestration.editor import shape
-from orchestration.models import FlowVersion
+from orchestration.models import FlowInstance, FlowVersion
 from tests.orchestration.editor.conftest import invoice_definition
 from tests.orchestration.editor.test_draft_views import graph_of, post_graph
 
@@ -108,6 +109,26 @@ class TestPublish:
         draft = world.flow.versions.get(status="draft")
         assert draft.definition["steps"] == world.v1.definition["steps"]
         assert response["HX-Redirect"].endswith(f"/editor/v{draft.number}/")
+
+
+class TestTestRun:
+    @pytest.mark.parametrize(
+        ("sample", "words"),
+        [
+            ('{"amount": ' + "9" * 5000 + "}", "over 100 digits"),
+            ('{"name": "\\ud800"}', "not valid Unicode"),
+            ('{"a": ' * 50_000, "nested more than 100 levels deep"),
+            ("[1, 2]", "must be a JSON object"),
+        ],
+    )
+    def test_sample_input_podium_cannot_keep_is_refused_at_the_field(
+        self, client, world, sample, words
+    ):
+        client.force_login(world.owner)
+        response = client.post(url("editor_test_run", world), {"input": sample}, headers=HX)
+        assert response.status_code == 422
+        assert words in response.content.decode()
+        assert not FlowInstance.objects.exists()
 
 
 def test_actions_used_by_the_editor_exist():

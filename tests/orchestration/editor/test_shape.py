@@ -80,6 +80,33 @@ def test_a_step_id_that_is_not_usable_is_refused():
         shape.apply_graph(invoice_definition(), graph)
 
 
+def _with(change):
+    graph = graph_of(invoice_definition())
+    change(graph)
+    return graph
+
+
+@pytest.mark.parametrize(
+    ("graph", "words"),
+    [
+        ([], "without steps"),
+        (None, "without steps"),
+        ({"nodes": [1]}, "step Podium cannot read"),
+        (_with(lambda g: g["nodes"][0].update(x="abc")), "off the canvas"),
+        (_with(lambda g: g["nodes"][0].update(x=None)), "off the canvas"),
+        (_with(lambda g: g["nodes"][0].update(y=float("nan"))), "off the canvas"),
+        (_with(lambda g: g["nodes"][0].update(x=1e300)), "off the canvas"),
+        (_with(lambda g: g["nodes"][0].update(x=True)), "off the canvas"),
+        (_with(lambda g: g.update(edges="ab")), "connections Podium cannot read"),
+        (_with(lambda g: g.update(edges=[1])), "connections Podium cannot read"),
+        (_with(lambda g: g["edges"].append({"source": [], "target": "paid"})), "cannot read"),
+    ],
+)
+def test_a_graph_the_canvas_cannot_have_sent_is_refused_in_words(graph, words):
+    with pytest.raises(shape.ShapeError, match=words):
+        shape.apply_graph(invoice_definition(), graph)
+
+
 def test_several_conditions_out_of_one_step_show_the_order_they_are_checked_in():
     definition = invoice_definition()
     definition["connections"].append({"from": "check", "to": "paid", "condition": "data.vip"})
