@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -124,16 +124,20 @@ def filtered(scope: AuditScope, filters: dict[str, Any]) -> QuerySet[AuditEvent]
             else events.filter(action=action)
         )
     tz = timezone.get_current_timezone()
-    if filters.get("since"):
-        start = datetime.combine(_date(filters["since"]), time.min, tzinfo=tz)
+    # The first and last days a calendar has bound nothing (and would overflow below).
+    since, until = _date(filters.get("since")), _date(filters.get("until"))
+    if since and since > date.min:
+        start = datetime.combine(since, time.min, tzinfo=tz)
         events = events.filter(occurred_at__gte=start)
-    if filters.get("until"):
-        end = datetime.combine(_date(filters["until"]) + timedelta(days=1), time.min, tzinfo=tz)
+    if until and until < date.max:
+        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=tz)
         events = events.filter(occurred_at__lt=end)
     return events.order_by("-occurred_at", "-id")
 
 
-def _date(value: Any) -> Any:
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
     return datetime.fromisoformat(value).date() if isinstance(value, str) else value
 
 
@@ -191,11 +195,16 @@ def page(events: QuerySet[AuditEvent], after: str = "", size: int = PAGE_SIZE) -
 
 
 def _cursor(after: str) -> tuple[datetime, int] | None:
+    """The position an "Older events" link gives; None for one Podium did not make
+    (page() then starts at the newest)."""
     at, _sep, pk = after.partition("|")
     try:
         moment = parse_datetime(at)
-        return (moment, int(pk)) if moment else None
-    except ValueError:
+        if moment is None or moment.tzinfo is None:
+            return None
+        moment.astimezone(UTC)  # the database compares in UTC: 0001-01-01+14:00 has none
+        return moment, int(pk)
+    except (ValueError, OverflowError):
         return None
 
 

@@ -178,6 +178,32 @@ def test_search_by_action_prefix_and_time_range(client, auditor, case, decision)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name", ["audit:search", "audit:export_csv"])
+def test_the_first_and_last_days_of_the_calendar_bound_nothing(client, auditor, case, name):
+    client.force_login(auditor)
+    response = client.get(reverse(name), {"since": "0001-01-01", "until": "9999-12-31"})
+    assert response.status_code == 200
+    if name == "audit:search":
+        assert response.context["page"].events
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "after",
+    ["0001-01-01T00:00:00+14:00|5", "9999-12-31T23:59:59-14:00|5", "2026-01-01T00:00:00|5"],
+)
+def test_an_older_events_link_podium_did_not_make_starts_at_the_newest(
+    client, auditor, case, after
+):
+    client.force_login(auditor)
+    response = client.get(reverse("audit:search"), {"instance": case.pk, "after": after})
+    assert response.status_code == 200
+    assert response.context["page"].events[0].pk == (
+        AuditEvent.objects.filter(instance_id=case.pk).latest("occurred_at", "id").pk
+    )
+
+
+@pytest.mark.django_db
 def test_pages_continue_after_the_last_row_without_repeats(client, auditor, case):
     from tests.audit.conftest import engine_events
 
