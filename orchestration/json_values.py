@@ -66,13 +66,15 @@ def _problem(item: Any, depth: int) -> str:
     if depth > MAX_DEPTH:
         return f"data nested more than {MAX_DEPTH} levels deep"
     if isinstance(item, str):
-        return "" if _valid_text(item) else "text that is not valid Unicode"
+        return _text_problem(item)
     if isinstance(item, int) and not isinstance(item, bool):
         return "" if -MAX_INTEGER < item < MAX_INTEGER else "a number with over 100 digits"
     if isinstance(item, dict):
         # JSON writes number, true/false and null keys as text; anything else it cannot.
         bad = next((k for k in item if not _plain_key(k)), None)
-        return "" if bad is None else f"a field named by {_kind(bad)}"
+        if bad is None:
+            return ""
+        return f"a field named by {_text_problem(bad) if isinstance(bad, str) else _kind(bad)}"
     if isinstance(item, (*SCALARS, list, tuple)):
         return ""
     return f"{_kind(item)}, which JSON cannot hold"
@@ -84,22 +86,24 @@ def _shortened(path: str) -> str:
 
 def _plain_key(key: Any) -> bool:
     if isinstance(key, str):
-        return _valid_text(key)
+        return not _text_problem(key)
     return isinstance(key, SCALARS)
 
 
-def _valid_text(text: str) -> bool:
+def _text_problem(text: str) -> str:
+    # PostgreSQL keeps no NUL character, in text columns or in jsonb ("\u0000").
+    if "\x00" in text:
+        return "text with a null character"
     if text.isascii():
-        return True
+        return ""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False  # a lone surrogate, as JSON's "\ud800" gives
-    return True
+        return "text that is not valid Unicode"  # a lone surrogate, as JSON's "\ud800" gives
+    return ""
 
 
 KINDS = {
-    "str": "text that is not valid Unicode",
     "datetime": "a date and time",
     "date": "a date",
     "time": "a time of day",

@@ -137,6 +137,8 @@ def test_malformed_json_names_the_problem(client, api):
             "the data is nested more than 100 levels deep",
         ),
         ('{"supplier": "\\ud800"}', "it holds text that is not valid Unicode (at supplier)"),
+        # PostgreSQL keeps no NUL, in text or in jsonb.
+        ('{"invoice_id": "a\\u0000b"}', "it holds text with a null character (at invoice_id)"),
     ],
 )
 def test_numbers_json_does_not_allow_are_refused_and_nothing_is_stored(client, api, body, problem):

@@ -30,6 +30,8 @@ def test_plain_json_passes():
         ({"n": Decimal("1.5")}, "a decimal number, which JSON cannot hold (at out.n)"),
         ({"s": {1, 2}}, "a set, which JSON cannot hold (at out.s)"),
         ({"t": "\ud800"}, "text that is not valid Unicode (at out.t)"),
+        ({"t": ["a\x00b"]}, "text with a null character (at out.t[0])"),
+        ({"a\x00": 1}, "a field named by text with a null character (at out)"),
         ({"big": [10**100]}, "a number with over 100 digits (at out.big[0])"),
         ({("a", "b"): 1}, "a field named by a value of type tuple (at out)"),
     ],
@@ -54,6 +56,7 @@ def test_it_counts_values_without_walking_past_the_limit():
     "text, message",
     [
         ('{"a": "\\ud800"}', "it holds text that is not valid Unicode (at a)"),
+        ('{"invoice_id": "a\\u0000b"}', "it holds text with a null character (at invoice_id)"),
         ('{"a": ' + "9" * 5000 + "}", "a number has over 100 digits"),
         ('{"a": ' + "9" * 200 + "}", "it holds a number with over 100 digits (at a)"),
         ("[" * 100_000 + "]" * 100_000, "the data is nested more than 100 levels deep"),
