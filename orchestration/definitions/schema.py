@@ -147,7 +147,10 @@ def schema_problems(definition: Any) -> list[Problem]:
         where = _locate(definition, list(found.absolute_path))
         is_id = where.get("field") == "id" and found.validator == "pattern"
         message = describe(found, where["label"], where.get("field"))
-        problems.append(error("bad_step_id" if is_id else "schema", message, **_strip(where)))
+        problem = error("bad_step_id" if is_id else "schema", message, **_strip(where))
+        # jsonschema reports each missing field apart; describe() names them all at once.
+        if problem not in problems:
+            problems.append(problem)
     return problems
 
 

@@ -90,10 +90,16 @@ def parse_yaml(text: str) -> dict[str, Any]:
         raise DefinitionError(
             [error("yaml_invalid", f"The file nests more than {MAX_DEPTH} levels deep.")]
         ) from None
-    except ValueError:  # Python's own limit on the digits of an integer
-        raise DefinitionError(
-            [error("yaml_invalid", "The file holds a number with over 100 digits.")]
-        ) from None
+    except ValueError as exc:
+        # Python's own limit on the digits of an integer, or a value its tag does not
+        # fit, which PyYAML reports without a line.
+        message = (
+            "The file holds a number with over 100 digits."
+            if "digits" in str(exc)
+            else "The file holds a value its tag does not fit, such as !!float abc or "
+            "!!int 0x1F (Podium reads numbers written in decimal only)."
+        )
+        raise DefinitionError([error("yaml_invalid", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" near line {mark.line + 1}" if mark else ""

@@ -14,6 +14,13 @@ def test_it_rejects_a_definition_that_is_not_a_mapping():
     assert problem.message == "A flow definition must be a mapping of fields to values."
 
 
+def test_several_missing_fields_are_one_problem_naming_them_all():
+    defn = simple(assign("work"))
+    del defn["connections"], defn["format"]
+    messages = [p.message for p in schema_problems(defn)]
+    assert messages == ["The flow is missing the required fields 'format', 'connections'."]
+
+
 def test_it_names_the_missing_top_level_field():
     defn = simple(assign("work"))
     del defn["connections"]

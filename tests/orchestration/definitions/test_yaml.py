@@ -57,6 +57,11 @@ def alias_bomb(levels: int) -> str:
         ("x-a: !!binary aGVsbG8=\n", "The file holds bytes, which JSON cannot hold (at x-a)."),
         ("x-a: !!set {a, b}\n", "The file holds a set, which JSON cannot hold (at x-a)."),
         ("x-a: " + "9" * 5000 + "\n", "The file holds a number with over 100 digits."),
+        (
+            "x-a: !!float abc\n",
+            "The file holds a value its tag does not fit, such as !!float abc or !!int 0x1F "
+            "(Podium reads numbers written in decimal only).",
+        ),
         ("x-a: " + "[" * 3000 + "]" * 3000 + "\n", "The file nests more than 100 levels deep."),
         ('x-a: "\\ud800"\n', "The file holds text that is not valid Unicode (at x-a)."),
         (
