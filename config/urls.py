@@ -19,3 +19,5 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("django-admin/", admin.site.urls),
 ]
+
+handler400 = "console.views.bad_request"

@@ -8,11 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template import loader
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from audit.events import admin_changed
@@ -40,6 +43,14 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 @login_not_required
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 page, except that a form too large to read says so (413)."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).replace("\xa0", " ")
+        return HttpResponse(loader.render_to_string("413.html", {"limit": limit}), status=413)
+    return defaults.bad_request(request, exception)
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     health = current_health()
     return JsonResponse(health.as_dict(), status=200 if health.ok else 503)

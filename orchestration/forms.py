@@ -327,11 +327,22 @@ class ImportYamlForm(StyledForm):
         label="…or paste the YAML",
         required=False,
         strip=False,
+        max_length=MAX_YAML_BYTES,
+        error_messages={
+            "max_length": f"The text is longer than a file may be ({MAX_YAML_BYTES // 1024} KB)."
+        },
         widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A browser cuts a paste at maxlength without a word: the server says it instead.
+        self.fields["text"].widget.attrs.pop("maxlength", None)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if "text" in self.errors:
+            return data  # the text's own error says what is wrong with it
         upload = data.get("file")
         if upload:
             if upload.size > MAX_YAML_BYTES:

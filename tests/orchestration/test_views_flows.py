@@ -110,6 +110,36 @@ class TestNewFlowAndImport:
         assert response.status_code == 422
         assert b"Choose a YAML file or paste its text" in response.content
 
+    @pytest.mark.parametrize(
+        ("text", "words"),
+        [
+            ("a" * (512 * 1024 + 1), "The text is longer than a file may be (512 KB)."),
+            ("name: x\x00\n", "Null characters are not allowed."),
+        ],
+    )
+    def test_pasted_text_it_cannot_take_is_explained_once(
+        self,
+        world,  # noqa: F811
+        as_user,  # noqa: F811
+        fake_actions,  # noqa: F811
+        text,
+        words,
+    ):
+        response = as_user(world.owner).post(reverse("orchestration:flow_import"), {"text": text})
+        assert response.status_code == 422
+        content = response.content.decode()
+        assert words in content
+        assert "Choose a YAML file or paste its text" not in content
+        assert 'maxlength="' not in content
+        assert not fake_actions.called("import_yaml")
+
+    def test_a_form_too_large_to_read_says_so(self, world, as_user):  # noqa: F811
+        text = "a" * (3 * 1024 * 1024)
+        response = as_user(world.owner).post(reverse("orchestration:flow_import"), {"text": text})
+        assert response.status_code == 413
+        assert "What you sent is larger than Podium takes" in response.content.decode()
+        assert "2.5 MB" in response.content.decode()
+
 
 class TestFlowPage:
     def test_it_shows_versions_start_form_access_and_tokens_to_the_owner(self, world, as_user):  # noqa: F811
