@@ -276,6 +276,15 @@ class TestAccess:
         response = self.grant(as_user(world.owner), world.flow, "team:99999", access.VIEW)
         assert response.status_code == 422
 
+    def test_an_unknown_permission_is_refused_in_words(self, world, as_user):  # noqa: F811
+        team = world.other.groups.get()
+        response = self.grant(as_user(world.owner), world.flow, f"team:{team.pk}", "root")
+        assert response.status_code == 422
+        assert "Select a valid choice. root is not one of the available choices." in (
+            response.content.decode()
+        )
+        assert get_perms(team, world.flow) == []
+
 
 class TestTokens:
     def test_it_shows_a_new_secret_once_and_stores_only_its_hash(self, world, as_user):  # noqa: F811
