@@ -7,7 +7,7 @@ cannot read without a word, so the flow would never start. Read it as beat will.
 
 from __future__ import annotations
 
-from celery.schedules import crontab
+from celery.schedules import ParseException, crontab
 
 FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
 
@@ -19,6 +19,6 @@ def cron_problem(line: str) -> str | None:
         return None  # the schema says so already
     try:
         crontab(**dict(zip(FIELDS, parts, strict=True)))
-    except ValueError as exc:
+    except (ValueError, ParseException) as exc:
         return str(exc).rstrip(".")
     return None

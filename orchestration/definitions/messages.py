@@ -39,7 +39,7 @@ def describe(found: ValidationError, subject: str, field: str | None) -> str:
         return f"{named} must be one of: {', '.join(str(v) for v in expected)}."
     if rule == "const":
         return f"{named} must be '{expected}'."
-    if rule in ("oneOf", "anyOf") and all(set(option) == {"required"} for option in expected):
+    if rule in ("oneOf", "anyOf") and all(_requires_one(option) for option in expected):
         choices = " or ".join(f"'{option['required'][0]}'" for option in expected)
         return f"{subject}{_in(field)} needs exactly one of {choices}."
     if rule == "pattern" or (rule in ("oneOf", "anyOf") and isinstance(value, str)):
@@ -49,6 +49,11 @@ def describe(found: ValidationError, subject: str, field: str | None) -> str:
     if rule == "maxItems" and expected == 1 and re.search(r"(assignees|\bto)$", field or ""):
         return f"{named} must name one team or one person (a team shares the task)."
     return f"{named} {_bound(rule, expected) or found.message}."
+
+
+def _requires_one(option: Any) -> bool:
+    """A schema form that only asks for one field: {required: [name, …]}."""
+    return isinstance(option, dict) and set(option) == {"required"} and bool(option["required"])
 
 
 def _alternatives(found: ValidationError, subject: str, field: str | None) -> str:
@@ -61,9 +66,11 @@ def _alternatives(found: ValidationError, subject: str, field: str | None) -> st
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in inner.relative_path
         )
         return describe(inner, subject, inner_field.lstrip(".") or None)
-    kinds = [e.validator_value for e in found.context or []]
-    words = " or ".join(dict.fromkeys(TYPE_WORDS.get(k, str(k)) for k in kinds))
-    return f"{subject}: '{field}' must be {words}."
+    kinds = []
+    for e in found.context or []:  # a type is a name or a list of names
+        kinds += e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
+    words = " or ".join(dict.fromkeys(TYPE_WORDS.get(str(k), str(k)) for k in kinds))
+    return f"{subject}: '{field}' must be {words}." if field else f"{subject} must be {words}."
 
 
 def input_problem(found: ValidationError) -> str:

@@ -27,7 +27,7 @@ def problems(definition: dict[str, Any]) -> list[Problem]:
     """Lint the definition with the engine's own `validate`; errors first."""
     steps = [s for s in definition.get("steps") or [] if isinstance(s, dict)]
     conns = [c for c in definition.get("connections") or [] if isinstance(c, dict)]
-    labels = {s.get("id"): s.get("label") or s.get("id") for s in steps}
+    labels = {s["id"]: s.get("label") or s["id"] for s in steps if isinstance(s.get("id"), str)}
     found = []
     for raw in validate(definition):
         step_id, connection = raw.step_id or "", ""

@@ -84,5 +84,10 @@ def config_of(step: dict[str, Any]) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
+def list_of(value: Any) -> list[Any]:
+    """`value`, or [] when it is missing or not a list (the schema reports that)."""
+    return value if isinstance(value, list) else []
+
+
 def label(step: dict[str, Any]) -> str:
     return f"Step '{step['id']}'"

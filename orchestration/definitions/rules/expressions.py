@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestration.definitions.problems import Problem, error, warning
-from orchestration.definitions.rules import Subject, config_of
+from orchestration.definitions.rules import Subject, config_of, list_of
 from orchestration.expressions import (
     ExpressionError,
     compile_expression,
@@ -82,21 +82,17 @@ def _step_expressions(step: dict[str, Any], config: dict[str, Any]) -> Iterator[
         for field, text in _values(config.get(name), f"config.{name}", form):
             yield Found(text, field, template=form.startswith("template"), step_id=step_id)
     if step.get("kind") == "start":
-        for i, trigger in enumerate(_list(config.get("triggers"))):
+        for i, trigger in enumerate(list_of(config.get("triggers"))):
             if isinstance(trigger, dict) and isinstance(trigger.get("key"), str):
                 field = f"config.triggers[{i}].key"
                 yield Found(trigger["key"], field, step_id=step_id, checks_data=False)
     if step.get("kind") == "decision":
-        for i, provider in enumerate(_list(config.get("providers"))):
+        for i, provider in enumerate(list_of(config.get("providers"))):
             rows = provider.get("table") if isinstance(provider, dict) else None
             for j, row in enumerate(rows if isinstance(rows, list) else []):
                 if isinstance(row, dict) and isinstance(row.get("when"), str):
                     field = f"config.providers[{i}].table[{j}].when"
                     yield Found(row["when"], field, step_id=step_id)
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _values(value: Any, field: str, form: str) -> Iterator[tuple[str, str]]:

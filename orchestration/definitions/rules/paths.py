@@ -132,6 +132,16 @@ def _alternatives_into(subject: Subject) -> dict[str, list[tuple[str, int]]]:
     return into
 
 
+class _AlternativePath(dict):
+    """A step's error, expiry or timeout path as _origins walks it: a connection from the
+    step, with the path's number (a class of its own, so that no field a definition
+    gives a connection can pass for one)."""
+
+    def __init__(self, source: str, number: int) -> None:
+        super().__init__({"from": source})
+        self.number = number
+
+
 def _origins(
     subject: Subject, connection: dict, into: dict[str, list[tuple[str, int]]] | None = None
 ) -> set[tuple[str, int, bool]]:
@@ -143,8 +153,8 @@ def _origins(
     while todo:
         via = todo.pop()
         source = via["from"]
-        if "number" in via:  # reached along an alternative path of `source`
-            found.add((source, via["number"], True))
+        if isinstance(via, _AlternativePath):  # reached along an alternative path of `source`
+            found.add((source, via.number, True))
             continue
         outgoing = subject.graph.outgoing(source)
         step = subject.graph.step(source) or {}
@@ -160,7 +170,7 @@ def _origins(
             seen.add(source)
             todo.extend(subject.graph.incoming(source))
             if into is not None:
-                todo.extend({"from": s, "number": n} for s, n in into.get(source, []))
+                todo.extend(_AlternativePath(s, n) for s, n in into.get(source, []))
     return found
 
 

@@ -8,13 +8,16 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from approvals.stepconfig import outcome_ids
 from orchestration.definitions.catalog import CATALOG
 from orchestration.definitions.cron import cron_problem
 from orchestration.definitions.messages import describe, dotted_path, input_problem
 from orchestration.definitions.problems import Problem, error, warning
-from orchestration.definitions.rules import Subject, config_of, label
+from orchestration.definitions.rules import Subject, config_of, label, list_of
 
 # Steps that only shape the path; they do no work anyone answers for.
 OWNER_NOT_NEEDED = frozenset({"start", "branch", "parallel", "join", "end"})
@@ -44,7 +47,7 @@ def _schedules(subject: Subject) -> Iterator[Problem]:
     `input`, else nothing) fits the flow's input schema: nobody is there to fill a form."""
     start = subject.graph.step(subject.graph.start_step_id or "") or {}
     schema = subject.definition.get("input_schema")
-    for index, trigger in enumerate(config_of(start).get("triggers") or []):
+    for index, trigger in enumerate(list_of(config_of(start).get("triggers"))):
         if not isinstance(trigger, dict) or trigger.get("type") != "schedule":
             continue
         field = f"config.triggers[{index}]"
@@ -59,10 +62,8 @@ def _schedules(subject: Subject) -> Iterator[Problem]:
         given = trigger.get("input", {})
         if not isinstance(schema, dict) or not isinstance(given, dict):
             continue
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError:
-            continue  # the input schema's own problem is reported on its own
+        if _schema_problem(schema, "The input schema"):
+            continue  # reported on its own
         found = sorted(Draft202012Validator(schema).iter_errors(given), key=lambda e: list(e.path))
         if found:
             yield error(
@@ -82,8 +83,8 @@ def _decision_outcomes(step: dict[str, Any]) -> Iterator[Problem]:
     if step.get("kind") != "decision" or not isinstance(config.get("outcomes", []), list):
         return
     outcomes = outcome_ids(config)  # approve and reject when the step names none
-    named = [("config.never_automatic", o) for o in config.get("never_automatic") or []]
-    for p, provider in enumerate(config.get("providers") or []):
+    named = [("config.never_automatic", o) for o in list_of(config.get("never_automatic"))]
+    for p, provider in enumerate(list_of(config.get("providers"))):
         rows = provider.get("table") if isinstance(provider, dict) else None
         for r, row in enumerate(rows if isinstance(rows, list) else []):
             if isinstance(row, dict) and "outcome" in row:
@@ -193,6 +194,35 @@ def _schema_problem(schema: Any, where: str) -> str | None:
     except SchemaError as exc:
         place = ".".join(str(p) for p in exc.path)
         return f"{where} is not a valid JSON Schema" + (f" (at '{place}')" if place else "") + "."
+    ref = _unresolvable_ref(schema)
+    if ref is not None:
+        return (
+            f"{where} refers to '{ref}', which it does not hold: Podium reads a schema on its "
+            "own, so a $ref must point inside it (for example #/$defs/address)."
+        )
+    return None
+
+
+def _unresolvable_ref(schema: dict[str, Any]) -> str | None:
+    """The first $ref or $dynamicRef in `schema` that does not lead to a part of it (a
+    validator would raise on it at the first case that reaches it). Each is looked up
+    from where it stands: under an $id, relative to that."""
+    registry = Registry().with_resource("", DRAFT202012.create_resource(schema)).crawl()
+    stack: list[tuple[Any, Any]] = [(schema, registry.resolver())]
+    while stack:
+        item, resolver = stack.pop()
+        if isinstance(item, dict):
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(item))
+            for key in ("$ref", "$dynamicRef"):
+                ref = item.get(key)
+                if isinstance(ref, str):
+                    try:
+                        resolver.lookup(ref)
+                    except Unresolvable:
+                        return ref
+            stack.extend((child, resolver) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, resolver) for child in item)
     return None
 
 
