@@ -42,7 +42,6 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-@login_not_required
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 400 page, except that a form too large to read says so (413)."""
     if isinstance(exception, RequestDataTooBig):
@@ -51,6 +50,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.bad_request(request, exception)
 
 
+@login_not_required
 def healthz(request: HttpRequest) -> JsonResponse:
     health = current_health()
     return JsonResponse(health.as_dict(), status=200 if health.ok else 503)
