@@ -11,7 +11,6 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from jsonschema import Draft202012Validator
 
 from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import compensation, dispatch
@@ -20,6 +19,7 @@ from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.state import check_instance_transition
 from orchestration.engine.transition import MAX_EVENTS_PER_INSTANCE, Transition
 from orchestration.json_numbers import first_non_finite
+from orchestration.json_schemas import UnusableSchema, schema_errors
 from orchestration.json_values import first_unplain
 from orchestration.models import ACTIVE_STEP_STATUSES, InstanceStatus, StepRun, StepStatus
 from orchestration.steps.base import (
@@ -83,10 +83,13 @@ def check_output(step: dict[str, Any], output: dict[str, Any]) -> None:
     schema = step.get("output_schema")
     if not schema:
         return
-    problems = [
-        f"{'.'.join(map(str, e.absolute_path)) or 'output'}: {e.message}"
-        for e in Draft202012Validator(schema).iter_errors(output)
-    ]
+    try:
+        found = schema_errors(schema, output)
+    except UnusableSchema as exc:
+        raise PermanentError(
+            f"The output schema of step '{step['id']}' cannot check its result: it {exc}."
+        ) from None
+    problems = [f"{'.'.join(map(str, e.absolute_path)) or 'output'}: {e.message}" for e in found]
     if problems:
         raise PermanentError(
             f"The result of step '{step['id']}' does not match its output schema: "

@@ -16,6 +16,7 @@ from orchestration.engine.errors import InputInvalid, NotAllowedNow
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.transition import Transition
 from orchestration.expressions import ExpressionError, build_context, evaluate
+from orchestration.json_schemas import UnusableSchema, schema_errors
 from orchestration.models import FlowInstance, FlowVersion, StepRun, StepStatus, VersionStatus
 from orchestration.steps.base import StepError
 
@@ -29,8 +30,11 @@ def input_problems(version: FlowVersion, data: Any) -> list[str]:
         validator = _VALIDATORS.setdefault(version.pk, Draft202012Validator(schema))
     if not isinstance(data, dict):
         return ["The input must be an object of named fields."]
-    found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    return [input_problem(e) for e in found]
+    try:
+        found = schema_errors(None, data, validator)
+    except UnusableSchema as exc:
+        return [f"The flow's input schema cannot check the input: it {exc}."]
+    return [input_problem(e) for e in sorted(found, key=lambda e: list(e.absolute_path))]
 
 
 # Whole numbers beyond this are left whole: a decimal would not hold them exactly.

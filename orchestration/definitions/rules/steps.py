@@ -18,6 +18,7 @@ from orchestration.definitions.cron import cron_problem
 from orchestration.definitions.messages import describe, dotted_path, input_problem
 from orchestration.definitions.problems import Problem, error, warning
 from orchestration.definitions.rules import Subject, config_of, label, list_of
+from orchestration.json_schemas import schema_errors, unusable
 
 # Steps that only shape the path; they do no work anyone answers for.
 OWNER_NOT_NEEDED = frozenset({"start", "branch", "parallel", "join", "end"})
@@ -64,7 +65,7 @@ def _schedules(subject: Subject) -> Iterator[Problem]:
             continue
         if _schema_problem(schema, "The input schema"):
             continue  # reported on its own
-        found = sorted(Draft202012Validator(schema).iter_errors(given), key=lambda e: list(e.path))
+        found = sorted(schema_errors(schema, given), key=lambda e: list(e.path))
         if found:
             yield error(
                 "schedule_input",
@@ -200,7 +201,8 @@ def _schema_problem(schema: Any, where: str) -> str | None:
             f"{where} refers to '{ref}', which it does not hold: Podium reads a schema on its "
             "own, so a $ref must point inside it (for example #/$defs/address)."
         )
-    return None
+    why = unusable(schema)
+    return f"{where} cannot check anything: it {why}." if why else None
 
 
 def _unresolvable_ref(schema: dict[str, Any]) -> str | None:

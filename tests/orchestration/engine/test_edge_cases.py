@@ -12,6 +12,7 @@ import pytest
 from audit.chain import Actor
 from orchestration.definitions.lint import validate
 from orchestration.engine.api import (
+    InputInvalid,
     NotAllowedNow,
     emit_event,
     retry_step,
@@ -559,3 +560,43 @@ def test_a_step_of_a_kind_podium_does_not_know_fails_the_case_not_the_worker(eng
     assert beam.status == StepStatus.FAILED
     assert instance.status == InstanceStatus.FAILED
     assert "Podium does not know the step kind 'teleport'" in instance.error
+
+
+LOOPING_SCHEMA = {"$ref": "#"}
+
+
+def test_an_output_schema_that_loops_takes_the_error_path_in_words(engine):
+    # A version stored without the lint, which refuses this schema.
+    defn = definition(
+        [
+            step("start", "start"),
+            step("make", "set", config={"assign": {"v": "7"}}, output_schema=LOOPING_SCHEMA),
+            step("mend", "set", config={"assign": {"handled": "true"}}),
+            step("end", "end"),
+        ],
+        [link("start", "make"), link("make", "end"), link("mend", "end")],
+    )
+    defn["steps"][1]["on_error"] = "mend"
+    assert any("refers to itself without end" in p.message for p in validate(defn))
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    (make,) = runs(instance, "make")
+    assert make.status == StepStatus.FAILED
+    assert make.error == (
+        "The output schema of step 'make' cannot check its result: it refers to itself "
+        "without end (a $ref loop)."
+    )
+    assert instance.status == InstanceStatus.SUCCEEDED and instance.data["handled"] is True
+
+
+def test_an_input_schema_that_loops_refuses_the_start_in_words(engine):
+    defn = definition([step("start", "start"), step("end", "end")], [link("start", "end")])
+    defn["input_schema"] = {"type": "object", "allOf": [LOOPING_SCHEMA]}
+    with pytest.raises(InputInvalid) as refused:
+        start(published(defn))
+    assert refused.value.problems == [
+        "The flow's input schema cannot check the input: it refers to itself without end "
+        "(a $ref loop)."
+    ]
+    assert not FlowInstance.objects.exists()
