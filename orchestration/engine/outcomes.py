@@ -226,6 +226,16 @@ def _next_move(
         return "case failed during roll-back", lambda: end_instance(
             tx, InstanceStatus.FAILED, reason
         )
+    if tx.instance.audit_seq >= MAX_EVENTS_PER_INSTANCE:
+        # An error path that leads back to a step failing the same way goes round for
+        # ever, as a loop of steps that succeed does (succeed() stops those).
+        reason = (
+            f"“{label}” failed: {error.message} This case ran too many steps; the flow may "
+            "be looping forever."
+        )
+        return "case failed; exception owner notified", lambda: end_instance(
+            tx, InstanceStatus.FAILED, reason
+        )
     if target := step.get("on_error"):
 
         def take_error_path() -> None:

@@ -162,6 +162,15 @@ def _references(subject: Subject, step: dict[str, Any]) -> Iterator[Problem]:
                 step_id=step["id"],
                 field=field,
             )
+        elif field == "compensation" and (subject.graph.step(target) or {}).get("kind") == "end":
+            yield error(
+                "compensation_end",
+                f"{label(step)} names the end step '{target}' as its compensation step: an "
+                "end step finishes the case, it cannot undo what this step did. Name a step "
+                "that undoes it.",
+                step_id=step["id"],
+                field=field,
+            )
 
 
 @cache

@@ -124,6 +124,13 @@ def test_it_rejects_a_loop_without_a_way_out():
     assert "Steps a, b form a loop with no way out to an End step" in problem.message
 
 
+def test_an_end_step_cannot_be_a_compensation_step():
+    defn = simple(assign("book") | {"compensation": "end"})
+    problem = the(defn, "compensation_end")
+    assert (problem.severity, problem.step_id, problem.field) == ("error", "book", "compensation")
+    assert "an end step finishes the case, it cannot undo what this step did" in problem.message
+
+
 def test_a_compensation_step_is_no_way_out_of_a_loop():
     defn = simple(assign("a") | {"compensation": "undo"}, assign("b"), assign("undo"))
     defn["connections"] = [

@@ -600,3 +600,24 @@ def test_an_input_schema_that_loops_refuses_the_start_in_words(engine):
         "(a $ref loop)."
     ]
     assert not FlowInstance.objects.exists()
+
+
+@pytest.mark.parametrize("way_round", ["on_error", "connection"])
+def test_a_case_going_round_for_ever_fails_instead(engine, monkeypatch, way_round):
+    monkeypatch.setattr("orchestration.engine.outcomes.MAX_EVENTS_PER_INSTANCE", 60)
+    again = {"on_error": "again"} if way_round == "on_error" else {}
+    defn = definition(
+        [
+            step("start", "start"),
+            step("again", "set", config={"assign": {"x": "1 / 0" if again else "1"}}, **again),
+            step("end", "end"),
+        ],
+        [link("start", "again"), link("again", "again" if not again else "end")],
+    )
+    instance = start(published(defn))
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert "the flow may be looping forever" in instance.error
+    # The cap, give or take the steps one task runs in a chain before it counts them.
+    assert len(runs(instance, "again")) < 60 + 50
