@@ -218,6 +218,17 @@ def _parse_error(text: str, raw: str) -> ExpressionError:
     )
 
 
+def holds(text: str, context: dict[str, Any]) -> bool:
+    """Whether the condition `text` holds; ExpressionError unless it gives true or false
+    (a condition giving 1, "false" or null would otherwise be read one way here and
+    another there: "false" is truthy in Python)."""
+    result = evaluate(text, context)
+    if not isinstance(result, bool):
+        shown = json.dumps(result)[:60] if result is not None else "null"
+        raise ExpressionError(f"The condition gave {shown}, not true or false.")
+    return result
+
+
 def evaluate(text: str, context: dict[str, Any]) -> Any:
     """Evaluate `text` over plain data; the result is plain data (timestamps as ISO text)."""
     compiled = compile_expression(text)

@@ -7,11 +7,12 @@ from typing import Any
 
 
 def evaluate_condition(text: str, context: dict[str, Any]) -> bool:
-    """True when the CEL condition holds; ValueError with a readable message otherwise."""
-    from orchestration.expressions import ExpressionError, evaluate
+    """Whether the CEL condition holds; ValueError with a readable message when it cannot
+    be evaluated or gives something other than true or false."""
+    from orchestration.expressions import ExpressionError, holds
 
     try:
-        return bool(evaluate(text, context))
+        return holds(text, context)
     except ExpressionError as exc:
         raise ValueError(str(exc)) from exc
 

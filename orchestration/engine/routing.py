@@ -7,7 +7,7 @@ from typing import Any
 from orchestration.definitions.catalog import EXCLUSIVE
 from orchestration.engine import joins
 from orchestration.engine.transition import Transition
-from orchestration.expressions import ExpressionError, evaluate
+from orchestration.expressions import ExpressionError, holds
 from orchestration.steps.base import PermanentError
 
 
@@ -35,7 +35,7 @@ def next_steps(tx: Transition, step: dict[str, Any]) -> list[str]:
 
 def _holds(step_id: str, condition: str, context: dict[str, Any]) -> bool:
     try:
-        return evaluate(condition, context) is True
+        return holds(condition, context)
     except ExpressionError as exc:
         raise PermanentError(
             f"The condition '{condition}' after step '{step_id}' failed: {exc}"

@@ -46,6 +46,13 @@ def test_the_rules_table_without_a_match_has_no_answer_unless_it_has_a_default()
     assert (proposal.outcome, proposal.confidence) == ("reject", 0.5)
 
 
+@pytest.mark.parametrize(("flag", "shown"), [("false", '"false"'), (1, "1"), (None, "null")])
+def test_a_rule_that_gives_neither_true_nor_false_is_an_error_not_a_match(flag, shown):
+    rules = {"rules": [{"when": "input.flag", "outcome": "approve", "confidence": 0.99}]}
+    with pytest.raises(ProviderError, match=f"The condition gave {shown}, not true or false"):
+        ask("rules", question(rules, {"flag": flag}))
+
+
 def test_a_rule_with_an_unknown_outcome_or_bad_confidence_is_an_error():
     with pytest.raises(ProviderError, match="not an outcome"):
         ask("rules", question({"rules": [{"when": "true", "outcome": "maybe"}]}))

@@ -84,6 +84,25 @@ def test_a_branch_with_no_matching_condition_and_no_default_fails_the_case(engin
     assert "no default path" in instance.error
 
 
+def test_a_branch_condition_that_gives_neither_true_nor_false_fails_the_step(engine):
+    defn = definition(
+        [step("start", "start"), step("check", "branch"), step("end", "end")],
+        [
+            link("start", "check"),
+            link("check", "end", condition="data.x"),
+            link("check", "end", default=True),
+        ],
+    )
+    instance = start(published(defn), {"x": 1})
+    engine.run()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.FAILED
+    assert (
+        "The condition 'data.x' after step 'check' failed: The condition gave 1, not true "
+        "or false." in instance.error
+    )
+
+
 def test_input_that_fails_the_schema_is_refused_with_every_problem_and_nothing_stored(engine):
     schema = {
         "type": "object",
