@@ -21,7 +21,7 @@ from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.runner import LIVE_INSTANCE
 from orchestration.engine.starting import start_instance
 from orchestration.engine.state import FINISHED_INSTANCE
-from orchestration.expressions import ExpressionError, build_context, evaluate
+from orchestration.expressions import ExpressionError, NotAKey, build_context, evaluate, key_text
 from orchestration.models import (
     FlowInstance,
     FlowVersion,
@@ -190,12 +190,12 @@ def _case_key(trigger: dict[str, Any], event: StoredEvent, version: FlowVersion)
     if isinstance(expression, str) and expression.strip():
         context = {"event": event.payload, **build_context(event.payload, {})}
         try:
-            key = evaluate(expression, context)
-        except ExpressionError as exc:
+            key = key_text(evaluate(expression, context))
+        except (ExpressionError, NotAKey) as exc:
             log.warning("event %s: the trigger's key %r failed: %s", event.pk, expression, exc)
         else:
-            if key is not None and key != "":
-                return str(key)[:200]
+            if key:
+                return key[:200]
     return "" if version.definition.get("business_key") else event.key
 
 

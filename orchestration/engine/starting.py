@@ -15,7 +15,7 @@ from orchestration.engine import events as ev
 from orchestration.engine.errors import InputInvalid, NotAllowedNow
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.transition import Transition
-from orchestration.expressions import ExpressionError, build_context, evaluate
+from orchestration.expressions import ExpressionError, NotAKey, build_context, evaluate, key_text
 from orchestration.json_schemas import UnusableSchema, schema_errors
 from orchestration.models import FlowInstance, FlowVersion, StepRun, StepStatus, VersionStatus
 from orchestration.steps.base import StepError
@@ -66,10 +66,12 @@ def business_key_for(version: FlowVersion, data: dict[str, Any]) -> str:
     if not expression:
         return ""
     try:
-        return str(evaluate(expression, build_context(data, {})))[:200]
+        return key_text(evaluate(expression, build_context(data, {})))[:200]
     except ExpressionError as exc:
         problem = f"The business key '{expression}' could not be worked out: {exc}"
         raise InputInvalid([problem]) from exc
+    except NotAKey as exc:
+        raise InputInvalid([f"The business key '{expression}' {exc}."]) from None
 
 
 def start_instance(

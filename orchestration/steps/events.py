@@ -11,6 +11,7 @@ from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from orchestration.engine import dispatch
+from orchestration.expressions import NotAKey, key_text
 from orchestration.models import FlowInstance, StepRun, StoredEvent, Trigger
 from orchestration.steps.base import (
     Done,
@@ -38,19 +39,15 @@ def event_key(ctx: StepContext) -> str:
     if not text:
         return ""
     value = evaluate_or_fail(ctx, text, "the event key")
-    if value is None or value == "":
+    try:
+        key = key_text(value)
+    except NotAKey as exc:
+        raise PermanentError(f"The event key ({text}) {exc}.") from None
+    if not key:
         raise PermanentError(
             f"The event key ({text}) is empty in this case, so it cannot tell which event is meant."
         )
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dict | list):
-        raise PermanentError(
-            f"The event key ({text}) must be a single text or number, not a list or a record."
-        )
-    return str(value)
+    return key
 
 
 @register

@@ -138,6 +138,26 @@ def test_the_business_key_comes_from_the_definition(engine):
     assert instance.business_key == "INV-17"
 
 
+@pytest.mark.parametrize(
+    ("po", "key"), [(True, "true"), (17.0, "17"), (17, "17"), (None, ""), ("PO-1", "PO-1")]
+)
+def test_a_business_key_reads_as_event_keys_do(engine, po, key):
+    defn = sequence_definition(1)
+    defn["business_key"] = "data.po"
+    assert start(published(defn), {"po": po}).business_key == key
+
+
+def test_a_business_key_that_is_a_record_is_refused(engine):
+    defn = sequence_definition(1)
+    defn["business_key"] = "data.po"
+    with pytest.raises(InputInvalid) as refused:
+        start(published(defn), {"po": {"a": 1}})
+    assert refused.value.problems == [
+        "The business key 'data.po' must be a single text or number, not a list or a record."
+    ]
+    assert not FlowInstance.objects.exists()
+
+
 def test_the_same_idempotency_key_returns_the_same_case(engine):
     version = published(sequence_definition(1))
     first = start(version, idempotency_key="abc")
