@@ -306,12 +306,26 @@ def _plain_result(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, dict):
-        return {str(k): _plain_result(v) for k, v in value.items()}
+        return _plain_map(value)
     if isinstance(value, list):
         return [_plain_result(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise ExpressionError(f"The expression gave a {type(value).__name__}, which is not plain data.")
+
+
+def _plain_map(value: dict[Any, Any]) -> dict[str, Any]:
+    """A map with its keys as JSON writes them (text); two keys that read the same then
+    (1 and "1") are refused, as keeping one would lose the other without a word."""
+    plain: dict[str, Any] = {}
+    for key, item in value.items():
+        text = key_text(key) if isinstance(key, bool) else str(key)
+        if text in plain:
+            raise ExpressionError(
+                f"The expression gave a map with two keys that read '{text}' as text."
+            )
+        plain[text] = _plain_result(item)
+    return plain
 
 
 def placeholders(text: str) -> list[tuple[int, str]]:

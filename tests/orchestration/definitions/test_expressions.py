@@ -108,6 +108,12 @@ def test_it_converts_decimals_and_timestamps_to_plain_values():
     assert evaluate('now + duration("1h")', context) == "2026-01-02T04:04:05+00:00"
 
 
+def test_a_maps_keys_become_text_as_json_writes_them_and_none_is_lost():
+    assert evaluate("{true: 1, 2: 'b'}", {}) == {"true": 1, "2": "b"}
+    with pytest.raises(ExpressionError, match="two keys that read '1' as text"):
+        evaluate("{1: 'a', '1': 'b'}", {})
+
+
 def test_it_names_a_missing_field_in_plain_words():
     with pytest.raises(ExpressionError, match="'missing', which has no value"):
         evaluate("data.missing == 1", CONTEXT)
