@@ -6,9 +6,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from approvals.models import TeamCalendar
+from orchestration.steps.base import PermanentError
 
 WEEKDAYS = [0, 1, 2, 3, 4]
 MAX_DAYS = 3660  # a calendar with no working time must not loop forever
+
+
+class DeadlineOutOfReach(PermanentError):
+    """The team's working hours do not reach the deadline within MAX_DAYS."""
 
 
 def add_minutes(start: datetime, minutes: int, calendar: TeamCalendar | None) -> datetime:
@@ -36,7 +41,11 @@ def add_working_minutes(start: datetime, minutes: int, calendar: TeamCalendar) -
                     return begin + remaining
                 remaining -= available
         moment = datetime.combine(day + timedelta(days=1), time(0), zone)
-    raise ValueError("The team calendar has no working time")
+    raise DeadlineOutOfReach(
+        f"A deadline {minutes:,} working minutes away falls more than ten years ahead in the "
+        f"working hours of the team's calendar: shorten the SLA, or give the calendar working "
+        "days and hours."
+    )
 
 
 def _time(value: time | str) -> time:

@@ -10,9 +10,10 @@ import time_machine
 
 from approvals.escalation import sweep
 from approvals.models import HumanTask, Notification, TeamCalendar
-from approvals.sla import add_working_minutes
+from approvals.sla import DeadlineOutOfReach, add_working_minutes
 from approvals.tasks import sweep_escalations
 from audit.models import AuditEvent
+from orchestration.steps.base import PermanentError
 from tests.approvals.conftest import approval_step, make_task
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +162,21 @@ def test_business_hours_skip_nights_weekends_and_holidays(team):
     friday_16 = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
     # 1 h on Friday, Monday 30th is a holiday, 1 h on Tuesday.
     assert add_working_minutes(friday_16, 120, calendar) == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("hours", "minutes"),
+    [({}, 2_000_000), ({"day_starts": "09:00", "day_ends": "09:00"}, 60)],
+)
+def test_a_deadline_the_working_hours_never_reach_is_a_step_failure_in_words(team, hours, minutes):
+    calendar = TeamCalendar.objects.create(team=team, working_days=[0, 1, 2, 3, 4], **hours)
+    start = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    with pytest.raises(DeadlineOutOfReach) as refused:
+        add_working_minutes(start, minutes, calendar)
+    assert isinstance(refused.value, PermanentError)
+    assert f"A deadline {minutes:,} working minutes away falls more than ten years ahead" in (
+        refused.value.message
+    )
 
 
 def test_a_business_hours_sla_uses_the_team_calendar(team):
