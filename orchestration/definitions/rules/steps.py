@@ -41,6 +41,7 @@ def check(subject: Subject) -> Iterator[Problem]:
         yield from _output_schema(step)
         yield from _decision_outcomes(step)
     yield from _schedules(subject)
+    yield from _starts_itself(subject)
 
 
 def _schedules(subject: Subject) -> Iterator[Problem]:
@@ -74,6 +75,28 @@ def _schedules(subject: Subject) -> Iterator[Problem]:
                 "with the fields the flow needs.",
                 step_id=start["id"],
                 field=f"{field}.input",
+            )
+
+
+def _starts_itself(subject: Subject) -> Iterator[Problem]:
+    """A flow that starts on an event it emits itself starts a case from every case, each
+    one more, without end."""
+    start = subject.graph.step(subject.graph.start_step_id or "") or {}
+    starts_on = {
+        trigger.get("event")
+        for trigger in list_of(config_of(start).get("triggers"))
+        if isinstance(trigger, dict) and trigger.get("type") == "event"
+    }
+    for step in subject.steps:
+        event = config_of(step).get("event")
+        if step.get("kind") == "emit" and isinstance(event, str) and event in starts_on:
+            yield warning(
+                "starts_itself",
+                f"{label(step)} sends '{event}', which starts this flow: every case would "
+                "start another, without end. Send another event, or start the flow on "
+                "another.",
+                step_id=step["id"],
+                field="config.event",
             )
 
 

@@ -124,6 +124,16 @@ def test_it_rejects_a_loop_without_a_way_out():
     assert "Steps a, b form a loop with no way out to an End step" in problem.message
 
 
+def test_a_flow_that_starts_on_an_event_it_sends_is_warned_about():
+    defn = simple(step("ping", "emit", config={"event": "ping", "key": "'k'"}))
+    defn["steps"][0]["config"]["triggers"] = [{"type": "event", "event": "ping"}]
+    problem = the(defn, "starts_itself")
+    assert (problem.severity, problem.step_id) == ("warning", "ping")
+    assert "every case would start another, without end" in problem.message
+    defn["steps"][0]["config"]["triggers"] = [{"type": "event", "event": "pong"}]
+    assert only(defn, "starts_itself") == []
+
+
 def test_an_end_step_cannot_be_a_compensation_step():
     defn = simple(assign("book") | {"compensation": "end"})
     problem = the(defn, "compensation_end")
