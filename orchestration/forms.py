@@ -76,6 +76,17 @@ def input_schema_of(version: FlowVersion | None) -> dict[str, Any]:
     return {}
 
 
+def parse_json(text: str) -> Any:
+    """JSON typed into a form, as Podium can keep it (json_numbers.loads); ValidationError
+    saying what is wrong and, for a syntax error, on which line."""
+    try:
+        return json_numbers.loads(text)
+    except json_numbers.NotFiniteError as exc:  # before its parent, JSONDecodeError
+        raise ValidationError(f"This is not valid JSON: {exc}.") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"This is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+
+
 class JSONValueField(forms.CharField):
     """A textarea for arrays and objects, parsed as JSON."""
 
@@ -88,14 +99,7 @@ class JSONValueField(forms.CharField):
         text = super().to_python(value)
         if text in ("", None):
             return None
-        try:
-            parsed = json_numbers.loads(text)
-        except json_numbers.NotFiniteError as exc:  # before its parent, JSONDecodeError
-            raise ValidationError(f"This is not valid JSON: {exc}.") from exc
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
-            ) from exc
+        parsed = parse_json(text)
         wanted = list if self.json_type == "array" else dict
         if not isinstance(parsed, wanted):
             raise ValidationError(f"Enter a JSON {self.json_type}.")

@@ -21,6 +21,7 @@ from orchestration.editor.fields import (
     check_expression,
     owner_choices,
 )
+from orchestration.forms import parse_json
 from orchestration.json_numbers import FiniteJSONDecoder
 
 EXPRESSION_NAMES = {"until", "key", "when", "condition"}
@@ -355,8 +356,8 @@ def field_for(
 
 class PrettyJSONField(forms.JSONField):
     """JSON shown indented, so a structure reads line by line; only what Podium can keep
-    in it (json_numbers.loads: no NaN or infinity, no nesting or numbers too deep or long
-    to store, valid Unicode), each refusal in words."""
+    in it (forms.parse_json: no NaN or infinity, no nesting or numbers too deep or long to
+    store, valid Unicode without NUL), each refusal in words."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(decoder=FiniteJSONDecoder, **kwargs)
@@ -364,14 +365,7 @@ class PrettyJSONField(forms.JSONField):
     def to_python(self, value: Any) -> Any:
         if self.disabled or not isinstance(value, str) or value in self.empty_values:
             return super().to_python(value)
-        try:
-            converted = json_numbers.loads(value)
-        except json_numbers.NotFiniteError as exc:  # before its parent, JSONDecodeError
-            raise forms.ValidationError(f"Podium cannot keep this JSON: {exc}.") from None
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
-            ) from None
+        converted = parse_json(value)
         return JSONString(converted) if isinstance(converted, str) else converted
 
     def bound_data(self, data: Any, initial: Any) -> Any:

@@ -217,7 +217,7 @@ class TestProperties:
             (
                 "output_schema",
                 '{"type": "object", "maxProperties": NaN}',
-                "Podium cannot keep this JSON: NaN is not a number JSON allows.",
+                "This is not valid JSON: NaN is not a number JSON allows.",
             ),
             ("output_schema", "[" * 50_000, "nested more than 100 levels deep"),
             ("output_schema", '{"type": "object"', "This is not valid JSON: Expecting"),
