@@ -361,15 +361,11 @@ def key_text(value: Any) -> str:
     """A value as the text of a key, the same wherever keys are compared: "order-17",
     17 and 17.0 → "17", true → "true", null → "". NotAKey for a list or a record, which
     would match the wrong cases."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     if isinstance(value, dict | list):
         raise NotAKey("must be a single text or number, not a list or a record")
-    return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _as_text(value)
 
 
 def _as_text(value: Any) -> str:

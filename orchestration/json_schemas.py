@@ -19,10 +19,10 @@ class UnusableSchema(Exception):
     """The schema cannot check values; the message says why, in words."""
 
 
-def schema_errors(schema: Any, value: Any, validator: Any = None) -> list[ValidationError]:
-    """Every way `value` breaks `schema`; UnusableSchema if the schema cannot tell."""
+def schema_errors(validator: Draft202012Validator, value: Any) -> list[ValidationError]:
+    """Every way `value` breaks the validator's schema; UnusableSchema if it cannot tell."""
     try:
-        return list((validator or Draft202012Validator(schema)).iter_errors(value))
+        return list(validator.iter_errors(value))
     except RecursionError:
         raise UnusableSchema("refers to itself without end (a $ref loop)") from None
     except Unresolvable as exc:
@@ -34,7 +34,7 @@ def unusable(schema: Any) -> str | None:
     validator = Draft202012Validator(schema)
     try:
         for sample in _SAMPLES:
-            schema_errors(schema, sample, validator)
+            schema_errors(validator, sample)
     except UnusableSchema as exc:
         return str(exc)
     return None

@@ -11,6 +11,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
+from jsonschema import Draft202012Validator
 
 from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import compensation, dispatch
@@ -84,7 +85,7 @@ def check_output(step: dict[str, Any], output: dict[str, Any]) -> None:
     if not schema:
         return
     try:
-        found = schema_errors(schema, output)
+        found = schema_errors(Draft202012Validator(schema), output)
     except UnusableSchema as exc:
         raise PermanentError(
             f"The output schema of step '{step['id']}' cannot check its result: it {exc}."

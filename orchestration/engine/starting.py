@@ -31,7 +31,7 @@ def input_problems(version: FlowVersion, data: Any) -> list[str]:
     if not isinstance(data, dict):
         return ["The input must be an object of named fields."]
     try:
-        found = schema_errors(None, data, validator)
+        found = schema_errors(validator, data)
     except UnusableSchema as exc:
         return [f"The flow's input schema cannot check the input: it {exc}."]
     return [input_problem(e) for e in sorted(found, key=lambda e: list(e.absolute_path))]

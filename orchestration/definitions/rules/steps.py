@@ -66,7 +66,9 @@ def _schedules(subject: Subject) -> Iterator[Problem]:
             continue
         if _schema_problem(schema, "The input schema"):
             continue  # reported on its own
-        found = sorted(schema_errors(schema, given), key=lambda e: list(e.path))
+        found = sorted(
+            schema_errors(Draft202012Validator(schema), given), key=lambda e: list(e.path)
+        )
         if found:
             yield error(
                 "schedule_input",
