@@ -32,6 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     recent = search.page(search.filtered(scope, {}), size=10).events
     masker = Masker.for_flows(e.flow_id for e in recent)
     _mask_events(recent, masker)
+    _make_readable(recent)
     context = {
         "scope": scope,
         "form": form,
@@ -68,11 +69,13 @@ def heads_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _name_people(found: list[AuditEvent]) -> None:
-    """Each event's `who`: a person by full name, as the other screens name them (the
-    event keeps the user name it was written with)."""
-    from orchestration.readable import people_names
+def _make_readable(found: list[AuditEvent], decisions: list | None = None) -> None:
+    """Each event's `who`, a person by full name as the other screens name them (the
+    event keeps the user name it was written with), and each event's and decision's
+    `step_label`, the step it is about by its label."""
+    from orchestration.readable import label_steps, people_names
 
+    label_steps([*found, *(decisions or [])])
     people = [e for e in found if e.actor_kind == ActorKind.USER]
     names = people_names(e.actor_label for e in people)
     for event in people:
@@ -93,7 +96,7 @@ def event_search(request: HttpRequest) -> HttpResponse:
     )
     decisions = list(search.decisions_matching(scope, filters)[:20])
     name_deciders(decisions)
-    _name_people(found.events if found else [])
+    _make_readable(found.events if found else [], decisions)
     context = {
         "form": form,
         "filters": filters,

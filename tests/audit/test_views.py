@@ -130,6 +130,15 @@ def test_the_audit_search_names_people_by_full_name(client, auditor, case):
 
 
 @pytest.mark.django_db
+def test_the_audit_search_names_the_step_each_event_is_about(client, auditor, case):
+    client.force_login(auditor)
+    for url in (reverse("audit:search") + f"?instance={case.pk}", reverse("audit:home")):
+        body = client.get(url).content.decode()
+        assert 'Step finished <span class="text-secondary">· Invoice received</span>' in body
+        assert 'Step waiting <span class="text-secondary">· Approve the invoice?</span>' in body
+
+
+@pytest.mark.django_db
 def test_the_case_page_links_its_audit_trail_for_those_who_may_read_it(
     client, auditor, owner, outsider, case
 ):

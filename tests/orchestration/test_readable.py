@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, DecisionRecord
 from orchestration.readable import (
     field_label,
     field_titles,
+    label_steps,
     people_names,
     person_name,
     readable,
     readable_history,
     step_labels,
 )
-from tests.factories import UserFactory
+from tests.factories import FlowInstanceFactory, FlowVersionFactory, UserFactory
 
 
 def test_fields_take_the_titles_of_the_input_schema():
@@ -104,3 +105,32 @@ def test_a_person_goes_by_full_name_else_user_name_and_nobody_by_nothing():
     assert person_name(UserFactory(username="aisha", first_name="Aisha", last_name="")) == "Aisha"
     assert person_name(UserFactory(username="sam", first_name="", last_name="")) == "sam"
     assert person_name(None) == ""
+
+
+@pytest.mark.django_db
+def test_events_and_decisions_of_many_cases_are_labelled_from_each_cases_version(
+    django_assert_num_queries,
+):
+    def case(label: str):
+        version = FlowVersionFactory(
+            definition={"steps": [{"id": "check", "kind": "set", "label": label}]}
+        )
+        return FlowInstanceFactory(version=version)
+
+    first, second = case("Check the invoice"), case("Check the refund")
+    events = [
+        AuditEvent(action="step.succeeded", instance_id=first.pk, payload={"step": "check"}),
+        AuditEvent(action="task.opened", instance_id=second.pk, payload={"step_id": "check"}),
+        AuditEvent(action="step.failed", instance_id=second.pk, payload={"step": "gone"}),
+        AuditEvent(action="flow.created", instance_id=None, payload={"name": "Refunds"}),
+        DecisionRecord(instance_id=first.pk, step_id="check"),
+    ]
+    with django_assert_num_queries(2):
+        label_steps(events)
+    assert [getattr(e, "step_label", "") for e in events] == [
+        "Check the invoice",
+        "Check the refund",
+        "gone",
+        "",
+        "Check the invoice",
+    ]
