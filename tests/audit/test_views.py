@@ -354,6 +354,26 @@ def test_the_front_page_shows_gaps_register_and_last_check(client, auditor, flow
 
 
 @pytest.mark.django_db
+def test_a_flow_owner_sees_the_checks_verdict_but_not_other_flows_chains(client, owner, case):
+    VerificationRun.objects.create(
+        started_at=case.created_at,
+        finished_at=case.created_at,
+        trigger="schedule",
+        ok=False,
+        checked=9,
+        streams=3,
+        summary="Chain broken at event 4 (task:2).",
+        problems=[{"event_id": 4, "stream": "task:2", "message": "the hash does not match"}],
+    )
+    client.force_login(owner)
+    content = client.get(reverse("audit:home")).content.decode()
+    assert "Broken" in content
+    assert "auditors in the Compliance team see its details" in content
+    for detail in ("task:2", "Event 4", "9 events in 3 chains"):
+        assert detail not in content
+
+
+@pytest.mark.django_db
 def test_only_auditors_may_run_a_full_check(client, auditor, owner, case):
     client.force_login(owner)
     assert client.post(reverse("audit:verify")).status_code == 403
