@@ -191,6 +191,10 @@ def _detail_context(
     context = dict(live)
     # An ended case takes no more operator actions, whatever its runs' statuses.
     choices = _step_choices(instance, live["runs"]) if engine.is_workable(instance) else []
+    # A sub-flow case its parent no longer waits for is only undone or cancelled.
+    detached = engine.parent_gave_up(instance) if engine.is_workable(instance) else ""
+    if detached:
+        choices = [run for run in choices if "compensates" in run.state]
     tasks = list(
         HumanTask.objects.filter(instance=instance).select_related(
             "assignee_team", "assignee_user", "decided_by"
@@ -219,9 +223,10 @@ def _detail_context(
             "action_form": ReasonForm(),
             "actionable_runs": choices,
             "can_retry": any(r.status in engine.RETRYABLE for r in choices),
-            "can_resume": _can_resume(instance, live["runs"]),
+            "can_resume": not detached and _can_resume(instance, live["runs"]),
             "can_roll_back": _can_roll_back(instance, live["runs"]),
-            "can_cancel": engine.is_workable(instance),
+            "can_cancel": engine.can_cancel(instance),
+            "detached": detached,
             "parent_case": _parent_case(request.user, instance),
         }
     )
@@ -340,14 +345,15 @@ def instance_act(request: HttpRequest, instance_id: int) -> HttpResponse:
         "skip": "Step skipped.",
     }
     messages.success(request, done[action])
-    if action == "resume":
+    if action in ("resume", "retry", "skip"):
         _warn_of_failed_steps(request, instance)
     return go(request, reverse("orchestration:instance_detail", args=[instance.pk]))
 
 
 def _warn_of_failed_steps(request: HttpRequest, instance: FlowInstance) -> None:
-    """Resuming runs a case's other paths on; a step that failed stays failed, and what
-    comes after it waits for an operator. Say so, or the case looks mended."""
+    """Resuming, retrying or skipping moves part of a case on; another step that failed
+    stays failed, and what comes after it waits for an operator. Say so, or the case
+    looks mended."""
     runs = list(instance.step_runs.order_by("id"))
     failed = [r for r in _step_choices(instance, runs) if r.status == StepStatus.FAILED]
     if failed:

@@ -270,6 +270,35 @@ def catch_up_parents(now: datetime, limit: int = 200) -> int:
     return len(children)
 
 
+def child_outcome(child: FlowInstance) -> dict[str, Any] | str | None:
+    """What a child case's end gives the step that waits for it: its output if it
+    succeeded, why it did not if it ended otherwise, None while it has not ended."""
+    if child.status == InstanceStatus.SUCCEEDED:
+        return {"instance": child.pk, "status": child.status, "data": child.data}
+    if child.status in (
+        InstanceStatus.FAILED,
+        InstanceStatus.CANCELLED,
+        InstanceStatus.COMPENSATED,
+    ):
+        how = child.get_status_display().lower()
+        return f"The sub-flow case #{child.pk} ended {how}" + (
+            f": {child.error}" if child.error else "."
+        )
+    return None
+
+
+def ended_children_of(instance: FlowInstance) -> list[int]:
+    """The child cases that ended while this case, waiting for them, could take no
+    report (it had failed at another step): reported to it again once it goes on."""
+    return list(
+        FlowInstance.objects.filter(
+            parent_step_run__instance=instance,
+            parent_step_run__status=StepStatus.WAITING,
+            status__in=ENDED,
+        ).values_list("pk", flat=True)
+    )
+
+
 def parents_of_orphans(now: datetime, limit: int = 200) -> list[int]:
     """Parents of child cases that still run though their parent step stopped waiting
     for them a while ago (the message that should have cancelled them was lost). A child
@@ -295,19 +324,11 @@ def resume_parent(child_instance_id: int) -> None:
     if child is None or child.parent_step_run_id is None:
         return
     actor = Actor.system(f"{child.flow.slug} #{child.pk}")
+    outcome = child_outcome(child)
     try:
-        if child.status == InstanceStatus.SUCCEEDED:
-            output = {"instance": child.pk, "status": child.status, "data": child.data}
-            complete_waiting_step(child.parent_step_run_id, output, actor=actor)
-        elif child.status in (
-            InstanceStatus.FAILED,
-            InstanceStatus.CANCELLED,
-            InstanceStatus.COMPENSATED,
-        ):
-            how = child.get_status_display().lower()
-            message = f"The sub-flow case #{child.pk} ended {how}" + (
-                f": {child.error}" if child.error else "."
-            )
-            fail_waiting_step(child.parent_step_run_id, message, actor=actor)
+        if isinstance(outcome, dict):
+            complete_waiting_step(child.parent_step_run_id, outcome, actor=actor)
+        elif outcome is not None:
+            fail_waiting_step(child.parent_step_run_id, outcome, actor=actor)
     except EngineError as exc:
         log.info("parent of case %s not resumed: %s", child.pk, exc)

@@ -17,6 +17,7 @@ from orchestration.definitions.graph import FlowGraph
 from orchestration.engine import compensation, dispatch, event_bus, outcomes
 from orchestration.engine import events as ev
 from orchestration.engine.errors import EngineError, NotAllowedNow
+from orchestration.engine.graphs import graph_for_version_id
 from orchestration.engine.locking import lock_run
 from orchestration.engine.routing import arrive, next_steps
 from orchestration.engine.state import MOVING, check_instance_transition
@@ -56,8 +57,14 @@ def _lock_instance(instance_id: int) -> FlowInstance:
 
 
 def is_workable(instance: FlowInstance) -> bool:
-    """Whether operators may still cancel the case or retry, skip or resume its steps."""
+    """Whether operators may still retry, skip or resume the case's steps."""
     return instance.status in WORKING_CASE and not instance.has_ended
+
+
+def can_cancel(instance: FlowInstance) -> bool:
+    """Whether operators may cancel the case: not while it rolls back (see
+    cancel_instance)."""
+    return is_workable(instance) and instance.status != InstanceStatus.COMPENSATING
 
 
 def _require_not_ended(instance: FlowInstance) -> None:
@@ -81,9 +88,12 @@ def _reopen(tx: Transition) -> None:
     )
     check_instance_transition(tx.instance, status)
     tx.change(status=status, error="")
-    # Events that came while it had failed were refused: its waits get them now.
+    # Events and sub-flow ends that came while it had failed were refused: its waits
+    # get them now.
     for event_id in event_bus.events_missed_by(tx.instance):
         dispatch.deliver_event_after_commit(event_id)
+    for child_id in event_bus.ended_children_of(tx.instance):
+        dispatch.resume_parent_after_commit(child_id)
 
 
 def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
@@ -91,6 +101,11 @@ def cancel_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
     with transaction.atomic():
         instance = _lock_instance(instance_id)
         _require_not_ended(instance)
+        if instance.status == InstanceStatus.COMPENSATING:
+            raise NotAllowedNow(
+                "This case is being rolled back; cancelled now, it would stay half undone. "
+                "Let the roll-back finish, or skip the undo step it waits at."
+            )
         tx = Transition(instance, actor, timezone.now())
         check_instance_transition(instance, InstanceStatus.CANCELLED)
         outcomes.cancel_active_runs(tx, f"The case was cancelled: {reason}")
@@ -153,6 +168,7 @@ def offered(graph: FlowGraph, run: StepRun, runs: list[StepRun]) -> bool:
     rolling_back = any("compensates" in r.state for r in runs)
     return (
         run.status in SKIPPABLE
+        and (run.kind != "end" or run.status in RETRYABLE)
         and not handled_by_error_path(graph, run, runs)
         and ("compensates" in run.state or not rolling_back)
     )
@@ -168,6 +184,46 @@ def _require_forward_allowed(run: StepRun) -> None:
             "This case is being rolled back: only its compensation steps can be retried or "
             "skipped now."
         )
+    _require_parent_waits(run.instance)
+
+
+# How a parent's sub-flow step that no longer waits for its child case came to stop.
+_STOPPED = {
+    StepStatus.FAILED: "failed",
+    StepStatus.CANCELLED: "was cancelled",
+    StepStatus.SKIPPED: "was skipped",
+    StepStatus.SUCCEEDED: "has finished",
+    StepStatus.RETRY_WAIT: "failed and waits to be tried again",
+}
+
+
+def parent_gave_up(instance: FlowInstance) -> str:
+    """Why this sub-flow case may not be moved on: the step of its parent case that
+    started it no longer waits for it, so what it did next would reach nobody (and a
+    retry of that step starts a new case). "" if it may, or it has no parent."""
+    if instance.parent_step_run_id is None:
+        return ""
+    parent = (
+        StepRun.objects.filter(pk=instance.parent_step_run_id)
+        .only("status", "step_id", "instance__version_id")
+        .select_related("instance")
+        .first()
+    )
+    if parent is None or parent.status not in _STOPPED:
+        return ""
+    step = graph_for_version_id(parent.instance.version_id).step(parent.step_id) or {}
+    label = step.get("label") or parent.step_id
+    case = parent.instance_id
+    return (
+        f"Case #{case} no longer waits for this one: its step “{label}” "
+        f"{_STOPPED[parent.status]}. To run this flow again for it, retry that step in "
+        f"case #{case}; it starts a new case."
+    )
+
+
+def _require_parent_waits(instance: FlowInstance) -> None:
+    if why := parent_gave_up(instance):
+        raise NotAllowedNow(why)
 
 
 def _require_not_handled(tx: Transition, run: StepRun) -> None:
@@ -265,6 +321,11 @@ def skip_step(step_run_id: int, *, actor: Actor, reason: str, output: dict | Non
         _require_not_ended(run.instance)
         if run.instance.status not in WORKING_CASE:
             raise NotAllowedNow("Steps can only be skipped in a case that has not finished.")
+        if run.kind == "end":
+            raise NotAllowedNow(
+                "An end step cannot be skipped: the case ends there, as the flow says. "
+                "Cancel the case instead if it should not end so."
+            )
         _latest_attempt(run)
         _require_forward_allowed(run)
         tx = Transition(run.instance, actor, timezone.now())
@@ -336,6 +397,8 @@ def resume_instance(instance_id: int, *, actor: Actor, reason: str) -> None:
         _require_not_ended(instance)
         if instance.status not in WORKING_CASE:
             raise NotAllowedNow("Only a case that has not finished can be resumed.")
+        if not compensation.has_begun(instance):
+            _require_parent_waits(instance)
         active = StepRun.objects.filter(MOVING, instance=instance)
         if not active.exists():
             raise NotAllowedNow(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from audit.chain import Actor
 from orchestration.models import FlowInstance, FlowVersion, VersionStatus
 from orchestration.steps.base import (
+    Done,
     PermanentError,
     Result,
     StepContext,
@@ -76,8 +77,17 @@ class SubflowStep(StepExecutor):
 
     def on_due(self, ctx: StepContext) -> Result:
         from orchestration.engine import dispatch
+        from orchestration.engine.event_bus import child_outcome
 
         child = ctx.run.state.get("child_instance")
+        # A child that ended while its report could not be taken (the case had failed
+        # at another step) gives its result now, rather than a time-out.
+        ended = FlowInstance.objects.filter(pk=child).first()
+        outcome = child_outcome(ended) if ended is not None else None
+        if isinstance(outcome, dict):
+            return Done(output=outcome)
+        if outcome is not None:
+            raise PermanentError(outcome)
         # The step stops waiting: its child case is cancelled, and a retry starts a new one.
         dispatch.cancel_children_after_commit(
             ctx.instance.pk, f"step '{ctx.step['id']}' stopped waiting for it at its time limit"

@@ -361,7 +361,7 @@ class TestInstancePage:
         [
             ("running", False, True),
             ("failed", False, True),
-            ("compensating", False, True),
+            ("compensating", False, False),  # cancelled, it would stay half undone
             ("succeeded", True, False),
             ("failed", True, False),  # at an end step with `result: failure`
         ],
