@@ -31,6 +31,10 @@ LIVE_INSTANCE = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING)
 # happened, and dropping it would make the sweep time it out and call again. What it
 # leads to waits, frozen, until an operator puts the case right.
 RESULT_TAKEN = (*LIVE_INSTANCE, InstanceStatus.FAILED)
+LATE_AFTER_CANCEL = (
+    "The call was under way when the case stopped, and it went through: its result is "
+    "kept here, and nothing follows from it."
+)
 # Early redelivery of a retry (broker countdown vs. clock skew) is tolerated this much.
 DUE_TOLERANCE = timedelta(milliseconds=200)
 
@@ -181,6 +185,11 @@ def _complete_claim(claim: Claim, result: Any) -> list[int]:
             with tx.deferred_run_updates():
                 compensation.undo_late_call(tx, run, result.output)
                 return tx.save(commit=True)
+        if run is not None and _done_after_cancel(run, claim, result):
+            tx = Transition(run.instance, SYSTEM, timezone.now())
+            with tx.deferred_run_updates():
+                outcomes.mark_succeeded(tx, run, result.output, note=LATE_AFTER_CANCEL)
+                return tx.save(commit=True)
         if (
             run is None
             or run.status != StepStatus.RUNNING
@@ -193,6 +202,18 @@ def _complete_claim(claim: Claim, result: Any) -> list[int]:
         with tx.deferred_run_updates():
             _apply(tx, run, claim.context.step, result)
             return tx.save(commit=True)
+
+
+def _done_after_cancel(run: StepRun, claim: Claim, result: Any) -> bool:
+    """The case ended (was cancelled, or finished at another step) while this attempt's
+    call was under way, and the call went through: what it did is kept, though nothing
+    follows from it."""
+    return (
+        run.status == StepStatus.CANCELLED
+        and run.started_at == claim.lease_started
+        and isinstance(result, Done)
+        and run.instance.has_ended
+    )
 
 
 def _done_after_roll_back_began(run: StepRun, claim: Claim, result: Any) -> bool:

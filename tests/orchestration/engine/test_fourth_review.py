@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.chain import Actor
+from audit.models import AuditEvent
 from orchestration.engine import runner
 from orchestration.engine.api import (
     NotAllowedNow,
@@ -303,3 +304,34 @@ def test_skipping_one_of_two_failed_paths_warns_that_the_other_is_still_failed(e
         "Step skipped.",
         "Still failed: “Book”. What comes after it waits until you retry or skip it.",
     ]
+
+
+CASE: dict[str, int] = {}
+
+
+@action("tests.pay_while_cancelled", label="Pays while an operator cancels the case")
+def pay_while_cancelled() -> dict:
+    cancel_instance(CASE["id"], actor=A, reason="customer withdrew")
+    return {"payment_id": "PAY-1"}
+
+
+def test_a_call_that_went_through_while_the_case_was_cancelled_is_kept(engine):
+    version = published(
+        definition(
+            [
+                step("start", "start"),
+                step("pay", "action", config={"action": "tests.pay_while_cancelled"}),
+                step("end", "end"),
+            ],
+            [link("start", "pay"), link("pay", "end")],
+        )
+    )
+    case = go(version)
+    CASE["id"] = case.pk
+    engine.run()
+    assert status(case) == InstanceStatus.CANCELLED
+    (pay,) = runs(case, "pay")
+    assert (pay.status, pay.output) == (StepStatus.SUCCEEDED, {"payment_id": "PAY-1"})
+    assert runs(case, "end") == []
+    kept = AuditEvent.objects.get(instance_id=case.pk, action="step.succeeded", object_id=pay.pk)
+    assert kept.payload["note"].startswith("The call was under way when the case stopped")
