@@ -2,7 +2,9 @@
 
 Parsing follows YAML 1.2 where YAML 1.1 surprises people: only `true`/`false` are
 booleans (so `on`, `no`, `yes` stay text) and dates stay text, because a definition
-is JSON data. A key given twice is an error rather than silently dropped.
+is JSON data. A key given twice is an error rather than silently dropped. YAML 1.1's
+merge keys (`<<: *name`) are refused: nested merges grow exponentially while they are
+expanded, so a file of a few hundred bytes could take gigabytes before any check.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-# Keep every implicit resolver except YAML 1.1's booleans, timestamps and numbers; add
-# YAML 1.2's booleans and numbers (no base 60: `1:30` is text, not 90; `012` is 12).
-_YAML_11 = ("bool", "timestamp", "int", "float")
+# Keep every implicit resolver except YAML 1.1's booleans, timestamps, numbers and merge
+# keys; add YAML 1.2's booleans and numbers (no base 60: `1:30` is text, not 90; `012`
+# is 12). Without its resolver `<<` is read as text, and never expanded.
+_YAML_11 = ("bool", "timestamp", "int", "float", "merge")
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers
             if tag.removeprefix("tag:yaml.org,2002:") not in _YAML_11]
@@ -63,9 +66,21 @@ _Loader.add_constructor(
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge" or (
+            isinstance(key_node, yaml.ScalarNode)
+            and key_node.style is None
+            and key_node.value == "<<"
+        ):
+            # Refused, not kept as an ordinary key: whoever wrote it expects the fields
+            # copied in, and an unknown key '<<' would not tell them why that did not happen.
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "Podium does not read merge keys (<<); write the fields out in full",
+                key_node.start_mark,
+            )
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             raise yaml.constructor.ConstructorError(

@@ -120,3 +120,37 @@ def test_it_rejects_a_key_given_twice():
 def test_it_refuses_python_objects():
     with pytest.raises(DefinitionError):
         parse_yaml("a: !!python/object/apply:os.system ['true']\n")
+
+
+def _nested_merges(levels: int) -> str:
+    lines = ["x-z:", "  <<:", "    - &a0 {k0: 1, k1: 1, k2: 1, k3: 1, k4: 1}"]
+    for n in range(1, levels + 1):
+        lines.append(f"    - &a{n} {{<<: [{', '.join([f'*a{n - 1}'] * 10)}]}}")
+    return "\n".join(lines) + "\nformat: podium/v1\nsteps: []\nconnections: []\n"
+
+
+def test_nested_merge_keys_are_refused_before_they_are_expanded(monkeypatch):
+    import yaml
+
+    # Expanding seven levels of ten-fold merges takes gigabytes: count the attempts
+    # instead of making them.
+    expansions = []
+    monkeypatch.setattr(yaml.SafeLoader, "flatten_mapping", lambda _, node: expansions.append(1))
+    with pytest.raises(DefinitionError) as caught:
+        parse_yaml(_nested_merges(7))
+    (problem,) = caught.value.problems
+    assert problem.code == "yaml_invalid"
+    assert "near line 2" in problem.message
+    assert "does not read merge keys (<<); write the fields out in full" in problem.message
+    assert expansions == []
+
+
+@pytest.mark.parametrize("key", ["<<", "!!merge <<"])
+def test_a_single_merge_key_is_refused_in_plain_words(key):
+    text = f"x-base: &b {{kind: end}}\nsteps:\n  - id: done\n    {key}: *b\n"
+    with pytest.raises(DefinitionError, match="does not read merge keys"):
+        parse_yaml(text)
+
+
+def test_a_quoted_double_angle_key_is_ordinary_text():
+    assert parse_yaml("x-notes: {'<<': shift left}\n") == {"x-notes": {"<<": "shift left"}}
