@@ -405,7 +405,12 @@ def flow_metadata(flow: Flow) -> dict[str, Any]:
 def export_yaml(version: FlowVersion) -> str:
     """The version as a YAML file that `import_yaml` reads back to the same definition."""
     stored = version.definition.get("flow")
-    extensions = {
-        k: v for k, v in (stored if isinstance(stored, dict) else {}).items() if k.startswith("x-")
-    }
-    return to_yaml({**version.definition, "flow": {**flow_metadata(version.flow), **extensions}})
+    # A version keeps the `flow:` block it came with, so exporting an old version gives
+    # the same file after the flow is renamed; the slug is the flow's, so it imports back
+    # into this flow. Versions drawn in the editor have no block: the flow's details fill in.
+    meta = (
+        {**stored, "slug": version.flow.slug}
+        if isinstance(stored, dict)
+        else flow_metadata(version.flow)
+    )
+    return to_yaml({**version.definition, "flow": meta})

@@ -15,5 +15,11 @@ def canonical_json(definition: dict[str, Any]) -> str:
 
 
 def checksum(definition: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON; pins exactly what a published version runs."""
-    return hashlib.sha256(canonical_json(definition).encode()).hexdigest()
+    """SHA-256 (hex) of the canonical JSON; pins exactly what a published version runs.
+
+    The `flow:` block is left out: it only names the flow and its owners, which live on
+    the flow itself, and an export writes one even for a version drawn without it, so
+    exporting a version and importing it again must not change its checksum.
+    """
+    runs = {key: value for key, value in definition.items() if key != "flow"}
+    return hashlib.sha256(canonical_json(runs).encode()).hexdigest()

@@ -162,3 +162,28 @@ def test_export_keeps_the_flow_blocks_own_x_fields(operations, editor):
     exported = parse_yaml(actions.export_yaml(version))
     assert exported["flow"]["x-cost-centre"] == 42
     assert exported == version.definition
+
+
+def test_exporting_a_version_drawn_in_the_editor_and_importing_it_keeps_the_checksum(
+    operations, editor
+):
+    flow = actions.create_flow("Drawn", owner_team=operations)
+    v1 = actions.publish_version(actions.first_draft(flow, user=editor), user=editor, note="")
+    assert "flow" not in v1.definition
+    v2 = actions.import_yaml(actions.export_yaml(v1), user=editor, flow=flow)
+    assert v2.definition["flow"]["slug"] == flow.slug  # the export added the block
+    v2 = actions.publish_version(v2, user=editor, note="")
+    assert v2.number == 2
+    assert v2.checksum == v1.checksum
+
+
+def test_an_old_version_exports_the_same_file_after_the_flow_is_renamed(operations, editor):
+    v1 = actions.publish_version(actions.import_yaml(HELLO, user=editor), user=editor, note="")
+    before = actions.export_yaml(v1)
+    finance = TeamFactory(name="Finance")
+    Flow.objects.filter(pk=v1.flow_id).update(
+        name="Renamed", description="Now something else", owner_team=finance
+    )
+    v1.refresh_from_db()
+    assert actions.export_yaml(v1) == before
+    assert checksum(parse_yaml(before)) == v1.checksum
