@@ -167,15 +167,24 @@ def _flow_from_metadata(meta: dict[str, Any], user: Any, admin: bool) -> Flow:
         raise DefinitionError(owner_problems + handler_problems)
     if user is not None and not admin and (refused := _owner_refused(owner, user)):
         raise DefinitionError([refused])
-    flow = create_flow(
-        meta.get("name") or meta["slug"],
-        meta["slug"],
-        owner_team=owner.get("team"),
-        owner_user=owner.get("user") or _person(user),
-        exception_owner_team=handler.get("team"),
-        description=meta.get("description", ""),
-        created_by=user,
-    )
+    try:
+        flow = create_flow(
+            meta.get("name") or meta["slug"],
+            meta["slug"],
+            owner_team=owner.get("team"),
+            owner_user=owner.get("user") or _person(user),
+            exception_owner_team=handler.get("team"),
+            description=meta.get("description", ""),
+            created_by=user,
+        )
+    except IntegrityError:
+        # Another import created a flow with this slug since _target_flow looked. Said
+        # as a taken name: the importer may not be allowed to see that flow.
+        message = (
+            f"The short name '{meta['slug']}' is already in use. Choose another in the "
+            "file's flow: block."
+        )
+        raise DefinitionError([error("slug_taken", message, field="flow.slug")]) from None
     if handler.get("user"):
         flow.exception_owner_user = handler["user"]
         flow.save(update_fields=["exception_owner_user"])
@@ -223,20 +232,37 @@ def _next_number(flow: Flow) -> int:
 
 
 def _replace_draft(flow: Flow, definition: dict[str, Any], user: Any) -> FlowVersion:
+    # The flow's row is the lock that numbers its versions: without it two imports at
+    # once both find no draft and both take the next number.
+    Flow.objects.select_for_update().filter(pk=flow.pk).first()
     draft = FlowVersion.objects.select_for_update().filter(flow=flow, status="draft").first()
-    if draft is not None:
-        draft.definition = definition
-        draft.revision += 1
-        draft.save(update_fields=["definition", "revision", "updated_at"])
-        return draft
-    latest = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
-    return FlowVersion.objects.create(
-        flow=flow,
-        number=_next_number(flow),
-        definition=definition,
-        based_on=latest,
-        created_by=_person(user),
-    )
+    if draft is None:
+        latest = flow.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+        number = _next_number(flow)
+        try:
+            with transaction.atomic():
+                return FlowVersion.objects.create(
+                    flow=flow,
+                    number=number,
+                    definition=definition,
+                    based_on=latest,
+                    created_by=_person(user),
+                )
+        except IntegrityError:
+            # Where rows cannot be locked (SQLite) another request may still have made
+            # the flow's one draft in between: the file replaces that draft instead.
+            draft = (
+                FlowVersion.objects.select_for_update().filter(flow=flow, status="draft").first()
+            )
+            if draft is None:
+                message = (
+                    "Someone else changed this flow at the same moment. Import the file again."
+                )
+                raise DefinitionError([error("import_conflict", message)]) from None
+    draft.definition = definition
+    draft.revision += 1
+    draft.save(update_fields=["definition", "revision", "updated_at"])
+    return draft
 
 
 def import_yaml(
