@@ -134,6 +134,19 @@ def _slug_of(definition: Any) -> str:
     return str(meta.get("slug") or "") if isinstance(meta, dict) else ""
 
 
+def other_flow_problem(definition: Any, flow: Flow) -> Problem | None:
+    """The refusal of a file whose `flow:` block names a flow other than `flow`: put in
+    this flow, it would carry the other's name into every export."""
+    other = _slug_of(definition)
+    if not other or other == flow.slug:
+        return None
+    message = (
+        f"This file is for the flow '{other}', not '{flow.slug}'. Import it from the "
+        "Flows page, or change the slug in its flow: block."
+    )
+    return error("other_flow", message, field="flow.slug")
+
+
 def flow_block_problems(definition: dict[str, Any]) -> list[Problem]:
     """What importing the file as a flow of its own would refuse in its `flow:` block
     (the lint cannot tell: it needs the teams and people Podium knows)."""
@@ -278,12 +291,8 @@ def import_yaml(
     problems = validate(definition)
     if flow is None and isinstance(definition, dict):
         problems += flow_block_problems(definition)  # listed with the rest, not after
-    elif flow is not None and (other := _slug_of(definition)) and other != flow.slug:
-        message = (
-            f"This file is for the flow '{other}', not '{flow.slug}'. Import it from the "
-            "Flows page, or change the slug in its flow: block."
-        )
-        problems.append(error("other_flow", message, field="flow.slug"))
+    elif flow is not None and (elsewhere := other_flow_problem(definition, flow)):
+        problems.append(elsewhere)
     if has_errors(problems):
         raise DefinitionError(problems)
     with transaction.atomic():

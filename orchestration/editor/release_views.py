@@ -157,6 +157,8 @@ def editor_yaml(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         definition = parse_yaml(form.cleaned_data["yaml"])
     except DefinitionError as exc:  # not YAML, or not a mapping
         return refuse(_problem_texts(exc))
+    if elsewhere := actions.other_flow_problem(definition, version.flow):
+        return refuse([elsewhere.message])
     schema = [p for p in lint.problems(definition) if p.code in SCHEMA_CODES]
     if schema or not isinstance(definition.get("steps"), list):
         return refuse([p.message for p in schema] or ["This is not a flow: it has no steps."])

@@ -64,6 +64,29 @@ class TestYaml:
         assert response.status_code == 422
         assert "Choose a file or paste" in response.content.decode()
 
+    def test_yaml_for_another_flow_is_refused_as_the_import_refuses_it(self, client, world):
+        client.force_login(world.owner)
+        other = {**invoice_definition(), "flow": {"slug": "payroll", "name": "Payroll"}}
+        response = client.post(
+            url("editor_yaml", world), {"text": to_yaml(other), "revision": 1}, headers=HX
+        )
+        assert response.status_code == 422
+        assert (
+            "This file is for the flow &#x27;payroll&#x27;, not &#x27;invoices&#x27;."
+            in response.content.decode()
+        )
+        world.v2.refresh_from_db()
+        assert world.v2.revision == 1 and "flow" not in world.v2.definition
+
+    def test_pasted_yaml_is_capped_as_on_the_import_page(self, client, world):
+        client.force_login(world.owner)
+        text = to_yaml(invoice_definition()) + "# " + "x" * (512 * 1024) + "\n"
+        response = client.post(url("editor_yaml", world), {"text": text, "revision": 1}, headers=HX)
+        assert response.status_code == 422
+        assert "The text is longer than a file may be (512 KB)." in response.content.decode()
+        world.v2.refresh_from_db()
+        assert world.v2.revision == 1
+
 
 class TestPublish:
     def test_the_dialog_shows_the_change_against_the_last_published_version(self, client, world):
