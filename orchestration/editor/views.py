@@ -16,7 +16,7 @@ from django.utils.formats import time_format
 from django.views.decorators.http import require_GET, require_POST
 
 from orchestration import access, actions, json_numbers
-from orchestration.actions import DraftConflict
+from orchestration.actions import DraftConflict, VersionLocked
 from orchestration.editor import lint, palette, shape
 from orchestration.editor.fields import check_expression
 from orchestration.editor.forms import ConnectionForm, StepForm
@@ -76,8 +76,17 @@ def saved_payload(
     return payload
 
 
+PUBLISHED_MEANWHILE = (
+    "This draft was published meanwhile, so your last change was not saved. Open the flow "
+    "to start a new draft."
+)
+
+
 def conflict_message(version: FlowVersion) -> str:
-    version.refresh_from_db(fields=["revision", "updated_at"])
+    """Why a save was refused: someone saved the draft first, or published it."""
+    version.refresh_from_db(fields=["revision", "updated_at", "status"])
+    if version.status != VersionStatus.DRAFT:
+        return PUBLISHED_MEANWHILE
     when = time_format(timezone.localtime(version.updated_at), "H:i")
     return (
         f"Someone else saved this draft at {when}, after you opened it. Your last change "
@@ -86,7 +95,8 @@ def conflict_message(version: FlowVersion) -> str:
 
 
 def save(version: FlowVersion, definition: dict[str, Any], user: Any, revision: int) -> None:
-    """Save a draft with the optimistic revision check (raises DraftConflict)."""
+    """Save a draft with the optimistic revision check (raises DraftConflict, or
+    VersionLocked when it was published since the editor loaded it)."""
     actions.save_draft(version, definition, user=user, expected_revision=revision)
 
 
@@ -185,7 +195,7 @@ def editor_save(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         return JsonResponse(payload, status=400)
     try:
         save(version, definition, request.user, revision)
-    except DraftConflict:
+    except (DraftConflict, VersionLocked):
         return JsonResponse({"message": conflict_message(version)}, status=409)
     return JsonResponse(saved_payload(request, version))
 
@@ -230,11 +240,13 @@ def editor_step(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     except shape.ShapeError as exc:
         form.add_error("connect_to", exc.message)
         return _panel(request, version, "step-form", status=422, form=form, **extra)
-    except DraftConflict:
+    except (DraftConflict, VersionLocked):
+        # The message first: it reloads the version's status, which the panel shows.
+        message = conflict_message(version)
         response = _panel(
             request, version, "step-form", status=200, form=form, conflict=True, **extra
         )
-        return _trigger(response, "podium:draft-conflict", {"message": conflict_message(version)})
+        return _trigger(response, "podium:draft-conflict", {"message": message})
     step = shape.step_by_id(version.definition, step_id)
     form = StepForm(step=step, definition=version.definition)
     form.initial["revision"] = version.revision
@@ -285,9 +297,11 @@ def editor_connection(request: HttpRequest, slug: str, number: int) -> HttpRespo
         definition = shape.move_connection(definition, source, target, move)
     try:
         save(version, definition, request.user, form.cleaned_data["revision"])
-    except DraftConflict:
+    except (DraftConflict, VersionLocked):
+        # The message first: it reloads the version's status, which the panel shows.
+        message = conflict_message(version)
         response = _panel(request, version, "connection-form", form=form, conflict=True, **extra)
-        return _trigger(response, "podium:draft-conflict", {"message": conflict_message(version)})
+        return _trigger(response, "podium:draft-conflict", {"message": message})
     form = ConnectionForm(connection=form.to_connection())
     form.initial["revision"] = version.revision
     extra["position"], extra["count"] = shape.order_of(version.definition, source, target)
