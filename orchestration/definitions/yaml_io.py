@@ -117,7 +117,7 @@ def parse_yaml(text: str) -> dict[str, Any]:
         raise DefinitionError([error("yaml_invalid", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f" near line {mark.line + 1}" if mark else ""
+        line = f" near line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "it is not well formed"
         raise DefinitionError(
             [error("yaml_invalid", f"The file is not valid YAML{line}: {problem}.")]

@@ -79,7 +79,7 @@ class Command(BaseCommand):
 
     def do_export(self, options: dict[str, Any]) -> None:
         versions = FlowVersion.objects.filter(flow__slug=options["slug"]).select_related("flow")
-        if options.get("version"):
+        if options.get("version") is not None:
             versions = versions.filter(number=options["version"])
         version = versions.order_by("-number").first()
         if version is None:
@@ -110,8 +110,16 @@ class Command(BaseCommand):
 def _read(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"Cannot read {path}: {exc}") from None
+    except FileNotFoundError:
+        raise CommandError(f"No such file: {path}") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a folder, not a file.") from None
+    except PermissionError:
+        raise CommandError(f"Podium may not read {path}.") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
 
 
 def _user(username: str | None) -> Any:

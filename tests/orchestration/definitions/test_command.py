@@ -125,3 +125,46 @@ def test_validate_accepts_a_file_without_a_flow_block(tmp_path):
     path.write_text(to_yaml(definition))
     out, _ = run("validate", str(path))
     assert "is valid" in out
+
+
+def test_export_of_version_0_is_refused_not_the_latest():
+    run("import", str(HELLO))
+    with pytest.raises(CommandError, match="No flow 'hello' with that version"):
+        run("export", "hello", "--version", "0")
+
+
+def _written(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: tmp / "missing.yaml", "No such file: {path}"),
+        (lambda tmp: tmp, "{path} is a folder, not a file."),
+        (
+            lambda tmp: _written(tmp / "latin.yaml", "name: caf\xe9\n".encode("latin-1")),
+            "{path} is not UTF-8 text.",
+        ),
+    ],
+    ids=["missing", "folder", "not-utf-8"],
+)
+def test_a_file_that_cannot_be_read_is_named_in_plain_words(tmp_path, make, message):
+    path = make(tmp_path)
+    for command in ("validate", "import"):
+        with pytest.raises(CommandError) as refused:
+            run(command, str(path))
+        assert str(refused.value) == message.format(path=path)
+
+
+def test_a_file_podium_may_not_read_says_so(tmp_path, monkeypatch):
+    path = _written(tmp_path / "secret.yaml", HELLO.read_bytes())
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr("pathlib.Path.read_text", refused)
+    with pytest.raises(CommandError) as caught:
+        run("validate", str(path))
+    assert str(caught.value) == f"Podium may not read {path}."

@@ -103,7 +103,7 @@ def test_it_reports_invalid_yaml_with_the_line_number():
         parse_yaml("format: podium/v1\nsteps:\n  - id: a\n   kind: start\n")
     (problem,) = caught.value.problems
     assert (problem.code, problem.severity) == ("yaml_invalid", "error")
-    assert "near line 4" in problem.message
+    assert "near line 4, column 4:" in problem.message
 
 
 def test_it_rejects_a_file_that_is_not_a_mapping():
