@@ -61,18 +61,19 @@ def status(case):
     return case.status
 
 
-def failing_child():
+def child_flow(middle: dict):
+    """The flow `child`: start, `middle`, end."""
     return published(
         definition(
-            [
-                step("start", "start"),
-                step("work", "action", config={"action": "tests.until_mended"}),
-                step("end", "end"),
-            ],
-            [link("start", "work"), link("work", "end")],
+            [step("start", "start"), middle, step("end", "end")],
+            [link("start", middle["id"]), link(middle["id"], "end")],
         ),
         slug="child",
     )
+
+
+def failing_child():
+    return child_flow(step("work", "action", config={"action": "tests.until_mended"}))
 
 
 def calling_parent(**call):
@@ -129,17 +130,7 @@ def test_the_case_page_of_such_a_child_says_why_and_offers_only_cancel(engine, c
 
 def waiting_child():
     TeamFactory(name="Finance")
-    return published(
-        definition(
-            [
-                step("start", "start"),
-                step("approve", "approval", config={"assignees": ["team:Finance"]}),
-                step("end", "end"),
-            ],
-            [link("start", "approve"), link("approve", "end")],
-        ),
-        slug="child",
-    )
+    return child_flow(step("approve", "approval", config={"assignees": ["team:Finance"]}))
 
 
 def parent_failing_beside_its_child(**call):
