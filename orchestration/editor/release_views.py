@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.chain import Actor
-from orchestration import access, actions, triggers
+from orchestration import access, actions
 from orchestration.definitions import DefinitionError
 from orchestration.definitions.yaml_io import parse_yaml
 from orchestration.editor import diff, lint, sample
@@ -186,19 +186,9 @@ def editor_test_run(request: HttpRequest, slug: str, number: int) -> HttpRespons
     )
     initial = {"input": sample.input_for(target), "business_key": "test-run"}
     form = TestRunForm(request.POST or None, initial=initial)
-    # A test run is a real case started by hand: the flow's start rules hold for it.
-    by_hand = target is None or triggers.accepts(target, triggers.BY_HAND)
-    context = {
-        "version": version,
-        "flow": version.flow,
-        "target": target,
-        "form": form,
-        "not_by_hand": "" if by_hand else triggers.refusal(triggers.BY_HAND),
-    }
+    context = {"version": version, "flow": version.flow, "target": target, "form": form}
     if request.method != "POST" or target is None:
         return TemplateResponse(request, f"{TEMPLATE}#test-run-dialog", context)
-    if not by_hand:
-        return TemplateResponse(request, f"{TEMPLATE}#test-run-dialog", context, status=409)
     if not form.is_valid():
         return TemplateResponse(request, f"{TEMPLATE}#test-run-dialog", context, status=422)
     try:

@@ -153,19 +153,6 @@ class TestTestRun:
         assert words in response.content.decode()
         assert not FlowInstance.objects.exists()
 
-    def test_a_flow_not_started_by_hand_gets_no_test_run(self, client, world):
-        start = next(s for s in world.v1.definition["steps"] if s["kind"] == "start")
-        start["config"] = {"triggers": [{"type": "webhook"}]}
-        world.v1.save(update_fields=["definition"])
-        client.force_login(world.owner)
-        dialog = client.get(url("editor_test_run", world), headers=HX).content.decode()
-        assert "This flow is not started by hand" in dialog
-        assert 'data-testid="start-test-run"' not in dialog
-        response = client.post(url("editor_test_run", world), {"input": "{}"}, headers=HX)
-        assert response.status_code == 409
-        assert "This flow is not started by hand" in response.content.decode()
-        assert not FlowInstance.objects.exists()
-
 
 def test_actions_used_by_the_editor_exist():
     assert callable(actions.save_draft) and callable(actions.publish_version)
