@@ -326,6 +326,11 @@ class NewFlowForm(StyledForm):
 
 
 class ImportYamlForm(StyledForm):
+    """A flow's YAML, uploaded as a file or pasted, at most MAX_YAML_BYTES: the text is
+    `cleaned_data["yaml"]`. The import page and the editor's YAML tab both take it."""
+
+    missing = "Choose a YAML file or paste its text."
+
     file = forms.FileField(label="YAML file", required=False)
     text = forms.CharField(
         label="…or paste the YAML",
@@ -335,7 +340,7 @@ class ImportYamlForm(StyledForm):
         error_messages={
             "max_length": f"The text is longer than a file may be ({MAX_YAML_BYTES // 1024} KB)."
         },
-        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace"}),
+        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace", "spellcheck": "false"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -348,6 +353,7 @@ class ImportYamlForm(StyledForm):
         if "text" in self.errors:
             return data  # the text's own error says what is wrong with it
         upload = data.get("file")
+        data["yaml"] = data.get("text") or ""
         if upload:
             if upload.size > MAX_YAML_BYTES:
                 raise ValidationError(
@@ -355,11 +361,11 @@ class ImportYamlForm(StyledForm):
                     f"the limit is {MAX_YAML_BYTES // 1024} KB."
                 )
             try:
-                data["text"] = upload.read().decode("utf-8")
+                data["yaml"] = upload.read().decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise ValidationError("The file is not UTF-8 text.") from exc
-        if not (data.get("text") or "").strip():
-            raise ValidationError("Choose a YAML file or paste its text.")
+        if not data["yaml"].strip():
+            raise ValidationError(self.missing)
         return data
 
 

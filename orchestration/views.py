@@ -156,7 +156,7 @@ def flow_import(request: HttpRequest) -> HttpResponse:
         from orchestration import actions
 
         try:
-            version = actions.import_yaml(form.cleaned_data["text"], user=request.user)
+            version = actions.import_yaml(form.cleaned_data["yaml"], user=request.user)
         except Exception as exc:
             problems = problems_of(exc) or []
             if not problems:
@@ -329,7 +329,7 @@ def flow_import_draft(request: HttpRequest, slug: str) -> HttpResponse:
     from orchestration import actions
 
     try:
-        version = actions.import_yaml(form.cleaned_data["text"], user=request.user, flow=flow)
+        version = actions.import_yaml(form.cleaned_data["yaml"], user=request.user, flow=flow)
     except Exception as exc:
         problems = problems_of(exc)
         if problems is None:

@@ -10,7 +10,7 @@ from django import forms
 
 from orchestration.editor import config_fields, palette, shape
 from orchestration.editor.fields import DurationField, ExpressionField, owner_choices, with_current
-from orchestration.forms import MAX_YAML_BYTES, StyledForm
+from orchestration.forms import ImportYamlForm, StyledForm
 
 # Step settings the common part of the panel already covers.
 SKIPPED_CONFIG = {"timeout_seconds"}
@@ -269,43 +269,10 @@ class PublishForm(StyledForm):
     )
 
 
-class YamlForm(StyledForm):
-    file = forms.FileField(required=False, label="Upload a YAML file")
-    text = forms.CharField(
-        required=False,
-        label="…or paste YAML",
-        max_length=MAX_YAML_BYTES,
-        error_messages={
-            "max_length": f"The text is longer than a file may be ({MAX_YAML_BYTES // 1024} KB)."
-        },
-        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace", "spellcheck": "false"}),
-    )
+class YamlForm(ImportYamlForm):
+    missing = "Choose a file or paste the YAML of a flow."
+
     revision = forms.IntegerField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # A browser cuts a paste at maxlength without a word: the server says it instead.
-        self.fields["text"].widget.attrs.pop("maxlength", None)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if "text" in self.errors:
-            return data  # the text's own error says what is wrong with it
-        upload = data.get("file")
-        if upload:
-            if upload.size > MAX_YAML_BYTES:
-                raise forms.ValidationError(
-                    f"The file is larger than {MAX_YAML_BYTES // 1024} KB; is it a flow?"
-                )
-            try:
-                data["yaml"] = upload.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not text (UTF-8); is it a flow?") from None
-        elif (data.get("text") or "").strip():
-            data["yaml"] = data["text"]
-        else:
-            raise forms.ValidationError("Choose a file or paste the YAML of a flow.")
-        return data
 
 
 class TestRunForm(StyledForm):

@@ -167,7 +167,7 @@ def editor_yaml(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         return refuse([p.message for p in errors], lint_only=True)
     try:
         save(version, definition, request.user, form.cleaned_data["revision"])
-    except (actions.DraftConflict, actions.VersionLocked):
+    except actions.DraftConflict:
         return refuse([conflict_message(version)])
     messages.success(request, "The draft now holds the uploaded flow.")
     return _go(_editor_url(version))

@@ -95,9 +95,12 @@ def conflict_message(version: FlowVersion) -> str:
 
 
 def save(version: FlowVersion, definition: dict[str, Any], user: Any, revision: int) -> None:
-    """Save a draft with the optimistic revision check (raises DraftConflict, or
-    VersionLocked when it was published since the editor loaded it)."""
-    actions.save_draft(version, definition, user=user, expected_revision=revision)
+    """Save a draft with the optimistic revision check. DraftConflict if someone saved
+    or published it since the editor loaded it (conflict_message says which)."""
+    try:
+        actions.save_draft(version, definition, user=user, expected_revision=revision)
+    except VersionLocked as exc:
+        raise DraftConflict(version.revision) from exc
 
 
 def _trigger(response: HttpResponse, event: str, detail: dict[str, Any]) -> HttpResponse:
@@ -195,7 +198,7 @@ def editor_save(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         return JsonResponse(payload, status=400)
     try:
         save(version, definition, request.user, revision)
-    except (DraftConflict, VersionLocked):
+    except DraftConflict:
         return JsonResponse({"message": conflict_message(version)}, status=409)
     return JsonResponse(saved_payload(request, version))
 
@@ -240,7 +243,7 @@ def editor_step(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     except shape.ShapeError as exc:
         form.add_error("connect_to", exc.message)
         return _panel(request, version, "step-form", status=422, form=form, **extra)
-    except (DraftConflict, VersionLocked):
+    except DraftConflict:
         # The message first: it reloads the version's status, which the panel shows.
         message = conflict_message(version)
         response = _panel(
@@ -297,7 +300,7 @@ def editor_connection(request: HttpRequest, slug: str, number: int) -> HttpRespo
         definition = shape.move_connection(definition, source, target, move)
     try:
         save(version, definition, request.user, form.cleaned_data["revision"])
-    except (DraftConflict, VersionLocked):
+    except DraftConflict:
         # The message first: it reloads the version's status, which the panel shows.
         message = conflict_message(version)
         response = _panel(request, version, "connection-form", form=form, conflict=True, **extra)
