@@ -274,6 +274,12 @@ class YamlForm(ImportYamlForm):
 
     revision = forms.IntegerField(widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Beside the YAML it replaces, the tab says what is uploaded and pasted in short.
+        self.fields["file"].label = "Upload a YAML file"
+        self.fields["text"].label = "…or paste YAML"
+
 
 class TestRunForm(StyledForm):
     input = config_fields.PrettyJSONField(
